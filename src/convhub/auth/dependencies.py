@@ -1,0 +1,48 @@
+"""FastAPI dependencies: the request's session and its authenticated subject."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from convhub.auth.service import AuthSubject, authenticate
+from convhub.errors import Forbidden
+
+_xi_api_key = APIKeyHeader(name="xi-api-key", auto_error=False, description="API key (ElevenLabs style)")
+_bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the endpoint returns, rolled back if it raises."""
+    async with request.app.state.db.session() as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_subject(
+    session: Session,
+    xi_api_key: Annotated[str | None, Depends(_xi_api_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AuthSubject:
+    return await authenticate(session, xi_api_key or (bearer.credentials if bearer else None))
+
+
+def require(scope: str) -> Callable[[AuthSubject], Awaitable[AuthSubject]]:
+    """A dependency that passes the subject through when its key carries ``scope``."""
+
+    async def check(subject: Annotated[AuthSubject, Depends(get_subject)]) -> AuthSubject:
+        if not subject.has(scope):
+            raise Forbidden(f"This API key lacks the '{scope}' scope.")
+        return subject
+
+    return check
+
+
+ReadSubject = Annotated[AuthSubject, Depends(require("conversations:read"))]
+WriteSubject = Annotated[AuthSubject, Depends(require("conversations:write"))]

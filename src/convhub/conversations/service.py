@@ -1,0 +1,235 @@
+"""Conversations: listing, reading, metadata, feedback, audio and deletion.
+
+Both API dialects call these functions; they take the session first and never
+commit. Writes go through :mod:`convhub.conversations.ingest`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from convhub.conversations.repository import ConversationFilters, ConversationRepository, SortField
+from convhub.conversations.schemas import (
+    ConversationDetail,
+    ConversationRead,
+    DataCollectionIn,
+    EvaluationResultIn,
+    Feedback,
+    TurnRead,
+)
+from convhub.errors import NotFound, Unprocessable
+from convhub.kit.pagination import CursorCodec
+from convhub.kit.time import as_utc
+from convhub.models import Conversation, Turn
+from convhub.privacy.audit import record
+from convhub.storage.base import BlobStore
+
+MAX_PAGE = 100
+
+
+@dataclass
+class Page:
+    rows: list[Conversation]
+    agent_names: dict[str, str]
+    next_cursor: str | None
+    has_more: bool
+
+
+async def list_conversations(
+    session: AsyncSession,
+    workspace_id: str,
+    filters: ConversationFilters,
+    *,
+    codec: CursorCodec,
+    cursor: str | None = None,
+    sort: SortField = "started_at",
+    descending: bool = True,
+    limit: int = 30,
+    agent_refs: list[str] | None = None,
+) -> Page:
+    """A keyset page. ``agent_refs`` may name agents by convhub id or provider id."""
+    repo = ConversationRepository(session, workspace_id)
+    if agent_refs:
+        filters.agent_ids = await repo.resolve_agent_refs(agent_refs)
+    after = _decode_cursor(codec, cursor, sort, descending) if cursor else None
+    rows = await repo.list(filters, sort=sort, descending=descending, after=after, limit=limit + 1)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        value = repo.sort_value(last, sort)
+        next_cursor = codec.encode({
+            "s": sort,
+            "d": descending,
+            "v": value.isoformat() if isinstance(value, datetime) else value,
+            "id": last.id,
+        })
+    names = await repo.agent_names(r.agent_id for r in rows)
+    return Page(rows=rows, agent_names=names, next_cursor=next_cursor, has_more=has_more)
+
+
+def _decode_cursor(codec: CursorCodec, cursor: str, sort: SortField, descending: bool) -> tuple[Any, str]:
+    payload = codec.decode(cursor)
+    if payload.get("s") != sort or payload.get("d") != descending:
+        raise Unprocessable("This cursor belongs to a different sort order; start again without a cursor.",
+                            loc=("query", "cursor"))
+    value = payload.get("v")
+    if sort == "started_at" and isinstance(value, str):
+        value = as_utc(datetime.fromisoformat(value))
+    return value, str(payload.get("id"))
+
+
+async def get_conversation(
+    session: AsyncSession, workspace_id: str, ref: str, *, provider: str | None = None
+) -> Conversation:
+    conv = await ConversationRepository(session, workspace_id).get_by_ref(ref, provider=provider)
+    if conv is None:
+        raise NotFound(f"Conversation {ref!r} not found.")
+    return conv
+
+
+async def get_turns(session: AsyncSession, conversation: Conversation) -> list[Turn]:
+    return await ConversationRepository(session, conversation.workspace_id).turns(conversation.id)
+
+
+async def agent_name(session: AsyncSession, conversation: Conversation) -> str | None:
+    names = await ConversationRepository(session, conversation.workspace_id).agent_names([conversation.agent_id])
+    return names.get(conversation.agent_id)
+
+
+def to_read(conv: Conversation, agent_name: str | None) -> ConversationRead:
+    return ConversationRead(
+        id=conv.id,
+        provider=conv.provider,
+        provider_conversation_id=conv.provider_conversation_id,
+        agent_id=conv.agent_id,
+        agent_name=agent_name,
+        channel=conv.channel,
+        direction=conv.direction,  # type: ignore[arg-type]
+        status=conv.status,  # type: ignore[arg-type]
+        provider_status=conv.provider_status,
+        entity_type=conv.entity_type,  # type: ignore[arg-type]
+        user_id=conv.user_id,
+        customer_number=conv.customer_number,
+        agent_number=conv.agent_number,
+        started_at=conv.started_at,
+        ended_at=conv.ended_at,
+        duration_secs=conv.duration_secs,
+        message_count=conv.message_count,
+        call_successful=conv.call_successful,  # type: ignore[arg-type]
+        rating=conv.rating,
+        feedback=Feedback(likes=conv.feedback_likes, dislikes=conv.feedback_dislikes, comment=conv.feedback_comment),
+        summary=conv.summary,
+        title=conv.title,
+        sentiment=conv.sentiment,
+        termination_reason=conv.termination_reason,
+        cost_cents=conv.cost_cents,
+        metadata=conv.custom_metadata or {},
+        has_audio=conv.has_audio,
+        archived=conv.archived,
+        created_at=conv.created_at,
+        updated_at=conv.updated_at,
+    )
+
+
+def to_turn(turn: Turn) -> TurnRead:
+    return TurnRead(
+        id=turn.id,
+        index=turn.idx,
+        role=turn.role,  # type: ignore[arg-type]
+        message=turn.message,
+        time_in_call_secs=turn.time_in_call_secs,
+        tool_calls=turn.tool_calls or [],
+        tool_results=turn.tool_results or [],
+        feedback=turn.feedback,
+        rating=turn.rating,
+        interrupted=turn.interrupted,
+        source_medium=turn.source_medium,
+        llm_usage=turn.llm_usage,
+        created_at=turn.created_at,
+    )
+
+
+def to_detail(conv: Conversation, turns: list[Turn], agent_name: str | None) -> ConversationDetail:
+    analysis = conv.analysis or {}
+    return ConversationDetail(
+        **to_read(conv, agent_name).model_dump(),
+        evaluation_results=[EvaluationResultIn.model_validate(e) for e in analysis.get("evaluation_results", [])],
+        data_collection=[DataCollectionIn.model_validate(d) for d in analysis.get("data_collection", [])],
+        transcript=[to_turn(t) for t in turns],
+    )
+
+
+async def update_metadata(
+    session: AsyncSession, workspace_id: str, ref: str, patch: dict[str, Any], *, actor: str | None
+) -> Conversation:
+    """Merge ``patch`` into the conversation's metadata; a ``None`` value removes that key."""
+    conv = await get_conversation(session, workspace_id, ref)
+    merged = dict(conv.custom_metadata or {})
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    conv.custom_metadata = merged
+    await ConversationRepository(session, workspace_id).set_fields(conv.id, custom_metadata=merged)
+    await record(session, workspace_id, actor=actor, action="conversation.metadata_updated",
+                 target_type="conversation", target_id=conv.id, detail={"keys": sorted(patch)})
+    return conv
+
+
+async def send_feedback(
+    session: AsyncSession, workspace_id: str, ref: str, score: Literal["like", "dislike"] | None,
+    *, actor: str | None,
+) -> Conversation:
+    """Record this API's like/dislike; sending the same score again changes nothing."""
+    conv = await get_conversation(session, workspace_id, ref)
+    likes, dislikes = conv.feedback_likes, conv.feedback_dislikes
+    if conv.feedback_score != score:
+        if conv.feedback_score == "like":
+            likes = max(0, likes - 1)
+        elif conv.feedback_score == "dislike":
+            dislikes = max(0, dislikes - 1)
+        if score == "like":
+            likes += 1
+        elif score == "dislike":
+            dislikes += 1
+    values = {"feedback_score": score, "feedback_likes": likes, "feedback_dislikes": dislikes}
+    await ConversationRepository(session, workspace_id).set_fields(conv.id, **values)
+    for key, value in values.items():
+        setattr(conv, key, value)
+    await record(session, workspace_id, actor=actor, action="conversation.feedback",
+                 target_type="conversation", target_id=conv.id, detail={"feedback": score})
+    return conv
+
+
+def audio_key(workspace_id: str, conversation_id: str) -> str:
+    return f"{workspace_id}/audio/{conversation_id}.mp3"
+
+
+async def attach_audio(session: AsyncSession, conversation: Conversation, store: BlobStore, data: Any) -> None:
+    """Store audio (an async iterable of bytes) for a conversation and point the row at it."""
+    key = audio_key(conversation.workspace_id, conversation.id)
+    await store.put(key, data)
+    await ConversationRepository(session, conversation.workspace_id).set_fields(
+        conversation.id, audio_key=key, has_audio=True
+    )
+    conversation.audio_key, conversation.has_audio = key, True
+
+
+async def delete_conversation(
+    session: AsyncSession, workspace_id: str, ref: str, store: BlobStore, *, actor: str | None
+) -> str:
+    conv = await get_conversation(session, workspace_id, ref)
+    await ConversationRepository(session, workspace_id).delete(conv.id)
+    if conv.audio_key:
+        await store.delete(conv.audio_key)
+    await record(session, workspace_id, actor=actor, action="conversation.deleted", target_type="conversation",
+                 target_id=conv.id, detail={"provider": conv.provider,
+                                            "provider_conversation_id": conv.provider_conversation_id})
+    return conv.id

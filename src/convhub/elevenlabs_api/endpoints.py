@@ -1,0 +1,5 @@
+"""Endpoints (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,20 @@
+"""Every ORM model, imported here so the metadata is complete for migrations."""
+
+from convhub.models.agent import Agent
+from convhub.models.audit import AuditLog
+from convhub.models.base import Base
+from convhub.models.conversation import Conversation, DataCollectionValue, EvaluationResult, ToolUsage, Turn
+from convhub.models.workspace import ApiKey, Workspace
+
+__all__ = [
+    "Agent",
+    "ApiKey",
+    "AuditLog",
+    "Base",
+    "Conversation",
+    "DataCollectionValue",
+    "EvaluationResult",
+    "ToolUsage",
+    "Turn",
+    "Workspace",
+]

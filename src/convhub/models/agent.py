@@ -1,0 +1,24 @@
+"""Agents: native ones convhub runs, and mirrors of providers' agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from convhub.models.base import Base, Timestamped
+
+
+class Agent(Timestamped, Base):
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("workspace_id", "provider", "provider_agent_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str] = mapped_column(String(20), default="convhub")
+    provider_agent_id: Mapped[str | None] = mapped_column(String(200))
+    backend: Mapped[str | None] = mapped_column(String(20))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    public: Mapped[bool] = mapped_column(default=False)
