@@ -1,0 +1,34 @@
+"""Like (or dislike) a conversation and show its feedback counts.
+
+Usage: python examples/feedback.py [like|dislike] [conversation_id]
+Defaults: like, the most recent conversation.
+"""
+
+import sys
+
+from convhub.client import Client
+
+
+def main() -> None:
+    score = sys.argv[1] if len(sys.argv) > 1 else "like"
+    if score not in ("like", "dislike"):
+        print("Usage: feedback.py [like|dislike] [conversation_id]")
+        sys.exit(2)
+    with Client() as client:
+        if len(sys.argv) > 2:
+            conversation_id = sys.argv[2]
+        else:
+            latest = client.conversations.list(limit=1).data
+            if not latest:
+                print("No conversations yet.")
+                return
+            conversation_id = latest[0].id
+
+        client.conversations.send_feedback(conversation_id, "like" if score == "like" else "dislike")
+        feedback = client.conversations.get(conversation_id).feedback
+        print(f"Sent '{score}' for {conversation_id}")
+        print(f"Feedback now: {feedback.likes} like(s), {feedback.dislikes} dislike(s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Monitor quality: the success rate of an agent's recent conversations.
+
+Usage: python examples/success_rate.py [hours] (default 24)
+Uses the agent of the most recent conversation.
+"""
+
+import sys
+from datetime import UTC, datetime, timedelta
+
+from convhub.client import Client
+
+
+def main() -> None:
+    hours = int(sys.argv[1]) if len(sys.argv) > 1 else 24
+    with Client() as client:
+        latest = client.conversations.list(limit=1).data
+        if not latest:
+            print("No conversations yet.")
+            return
+        agent = latest[0]
+
+        since = datetime.now(UTC) - timedelta(hours=hours)
+        recent = list(client.conversations.list(agent_id=agent.agent_id, started_after=since, limit=100))
+        print(f"Agent: {agent.agent_name} ({agent.agent_id}), last {hours} hours")
+        if not recent:
+            print("No conversations in that window; try a larger one, e.g. `success_rate.py 720`.")
+            return
+
+        successful = sum(1 for conv in recent if conv.call_successful == "success")
+        print(f"Success Rate: {successful / len(recent) * 100:.1f}%")
+        print(f"Total Conversations: {len(recent)}")
+        print(f"Successful: {successful}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Response models of the SDK.
+
+Defined here rather than imported from the server so the SDK installs with
+httpx + pydantic alone. They accept fields they do not know (``extra="allow"``)
+and keep enum-like fields as plain strings, so a newer server never breaks an
+older SDK.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CallSuccessful",
+    "Conversation",
+    "ConversationDetail",
+    "DataCollection",
+    "EvaluationResult",
+    "Feedback",
+    "FeedbackValue",
+    "Turn",
+]
+
+CallSuccessful = Literal["success", "failure", "unknown"]
+FeedbackValue = Literal["like", "dislike"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Feedback(_Model):
+    likes: int = 0
+    dislikes: int = 0
+    comment: str | None = None
+
+
+class EvaluationResult(_Model):
+    criteria_id: str
+    result: str  # success | failure | unknown
+    rationale: str = ""
+
+
+class DataCollection(_Model):
+    data_collection_id: str
+    value: Any = None
+    rationale: str = ""
+
+
+class Turn(_Model):
+    """One message of a transcript."""
+
+    id: int
+    index: int
+    role: str  # user | agent | human_operator | system | tool
+    message: str | None = None
+    time_in_call_secs: float = 0
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    tool_results: list[dict[str, Any]] = Field(default_factory=list)
+    feedback: str | None = None
+    rating: int | None = None
+    interrupted: bool = False
+    source_medium: str | None = None
+    llm_usage: dict[str, Any] | None = None
+    created_at: datetime | None = None
+
+
+class Conversation(_Model):
+    id: str
+    provider: str
+    provider_conversation_id: str
+    agent_id: str
+    agent_name: str | None = None
+    channel: str
+    direction: str | None = None  # inbound | outbound
+    status: str  # initiated | in-progress | processing | done | failed
+    provider_status: str | None = None
+    entity_type: str = "USER"
+    user_id: str | None = None
+    customer_number: str | None = None
+    agent_number: str | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_secs: int = 0
+    message_count: int = 0
+    call_successful: str = "unknown"  # success | failure | unknown
+    rating: int | None = None
+    feedback: Feedback = Field(default_factory=Feedback)
+    summary: str | None = None
+    title: str | None = None
+    sentiment: str | None = None
+    termination_reason: str | None = None
+    cost_cents: float | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    has_audio: bool = False
+    archived: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ConversationDetail(Conversation):
+    evaluation_results: list[EvaluationResult] = Field(default_factory=list)
+    data_collection: list[DataCollection] = Field(default_factory=list)
+    transcript: list[Turn] = Field(default_factory=list)
