@@ -24,8 +24,8 @@ import uvicorn
 from sqlalchemy import text
 
 from convhub.app import create_app
-from convhub.auth.service import create_key, ensure_workspace
 from convhub.auth.scopes import parse_scopes
+from convhub.auth.service import create_key, ensure_workspace
 from convhub.config import Settings
 from convhub.conversations.ingest import ingest_many
 from convhub.conversations.schemas import ConversationIn

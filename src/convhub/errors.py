@@ -98,7 +98,9 @@ def error_responses(*errors: type[ConvhubError]) -> dict[int | str, dict[str, An
         403: {"model": ErrorBody, "description": "The key lacks the scope this endpoint needs"},
     }
     for err in errors:
-        responses[err.status_code] = {"model": ErrorBody, "description": err.__doc__ or err.code}
+        # Unprocessable renders like request validation, so it documents that shape.
+        model = ValidationErrorBody if issubclass(err, Unprocessable) else ErrorBody
+        responses[err.status_code] = {"model": model, "description": err.__doc__ or err.code}
     return responses
 
 

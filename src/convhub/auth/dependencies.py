@@ -22,7 +22,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-Session = Annotated[AsyncSession, Depends(get_session)]
+# Function scope: the transaction commits before the response is sent, so a client that has its
+# answer sees its write (and a failed commit is an error response, not a silent loss).
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_subject(

@@ -38,7 +38,7 @@ class WorkspaceLookup:
 class ApiKeyRepository(WorkspaceRepository[ApiKey]):
     model = ApiKey
 
-    async def list(self) -> list[ApiKey]:
+    async def all(self) -> list[ApiKey]:
         result = await self.session.execute(self.scoped(select(ApiKey).order_by(ApiKey.created_at)))
         return list(result.scalars())
 

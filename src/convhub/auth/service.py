@@ -65,12 +65,12 @@ async def create_key(
 
 
 async def list_keys(session: AsyncSession, workspace: Workspace) -> list[ApiKey]:
-    return await ApiKeyRepository(session, workspace.id).list()
+    return await ApiKeyRepository(session, workspace.id).all()
 
 
 async def revoke_key(session: AsyncSession, workspace: Workspace, key_ref: str) -> ApiKey:
     """Revoke by key id or visible prefix."""
-    for key in await ApiKeyRepository(session, workspace.id).list():
+    for key in await ApiKeyRepository(session, workspace.id).all():
         if key_ref in (key.id, key.prefix):
             if key.revoked_at is None:
                 key.revoked_at = utcnow()

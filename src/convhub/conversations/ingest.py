@@ -33,8 +33,7 @@ _HASH_EXCLUDE = {"has_audio", "has_user_audio", "has_response_audio"}
 
 
 def content_hash(conversation: ConversationIn) -> str:
-    body = conversation.model_dump(mode="json", exclude=_HASH_EXCLUDE)
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(conversation.model_dump_json(exclude=_HASH_EXCLUDE).encode()).hexdigest()
 
 
 async def ingest(session: AsyncSession, workspace_id: str, conversation: ConversationIn) -> IngestResult:
@@ -81,7 +80,8 @@ async def _resolve_agents(
         for ref, name in names.items() if ref not in known
     ]
     await agents.insert(new_rows)
-    ids = {ref: agent.id for ref, agent in known.items()} | {r["provider_agent_id"]: r["id"] for r in new_rows}
+    ids = {ref: agent.id for ref, agent in known.items()}
+    ids.update((str(r["provider_agent_id"]), str(r["id"])) for r in new_rows)
     return [c.agent.agent_id or ids[c.agent.provider_agent_id or ""] for c in batch]
 
 

@@ -16,16 +16,19 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     String,
+    Table,
     and_,
+    case,
     cast,
     delete,
     exists,
     false,
     func,
     insert,
-    literal_column,
+    literal,
     or_,
     select,
+    table,
     text,
     tuple_,
     update,
@@ -74,6 +77,13 @@ class ConversationFilters:
     search: str | None = None
 
 
+def _table(model: type[Any]) -> Table:
+    """The Core table of a model: executemany on it is one driver call, unlike ORM bulk insert."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -107,6 +117,22 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def latest_turns(self, conversation_ids: Sequence[str]) -> dict[str, Turn]:
+        """conversation id → its last turn, for those that have any."""
+        if not conversation_ids:
+            return {}
+        last = self.scoped(
+            select(Turn.conversation_id, func.max(Turn.idx).label("idx"))
+            .where(Turn.conversation_id.in_(conversation_ids))
+            .group_by(Turn.conversation_id),
+            Turn,
+        ).subquery()
+        stmt = self.scoped(
+            select(Turn).join(last, and_(Turn.conversation_id == last.c.conversation_id, Turn.idx == last.c.idx)),
+            Turn,
+        )
+        return {t.conversation_id: t for t in (await self.session.execute(stmt)).scalars()}
+
     async def agent_names(self, agent_ids: Iterable[str]) -> dict[str, str]:
         ids = set(agent_ids)
         if not ids:
@@ -123,12 +149,12 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
 
     def _sort_expr(self, sort: SortField) -> ColumnElement[Any]:
         if sort == "duration":
-            return Conversation.duration_secs
+            return Conversation.duration_secs.expression
         if sort == "rating":
             return func.coalesce(Conversation.rating, 0)
-        return Conversation.started_at
+        return Conversation.started_at.expression
 
-    async def list(
+    async def page(
         self,
         filters: ConversationFilters,
         *,
@@ -142,7 +168,8 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         stmt = self.scoped(select(Conversation)).where(*self._conditions(filters))
         if after is not None:
             position = tuple_(key, Conversation.id)
-            stmt = stmt.where(position < tuple_(*after) if descending else position > tuple_(*after))
+            bound = tuple_(literal(after[0], type_=key.type), literal(after[1], type_=Conversation.id.type))
+            stmt = stmt.where(position < bound if descending else position > bound)
         order = (key.desc(), Conversation.id.desc()) if descending else (key.asc(), Conversation.id.asc())
         stmt = stmt.order_by(*order).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
@@ -195,7 +222,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             has_comment = and_(c.feedback_comment.is_not(None), c.feedback_comment != "")
             out.append(has_comment if f.has_feedback_comment else ~has_comment)
         for key, value in f.metadata:
-            out.append(cast(c.custom_metadata[key].as_string(), String) == value)
+            out.append(self._metadata_text(key) == value)
         for criteria_id, result in f.evaluations:
             out.append(
                 exists().where(
@@ -217,6 +244,15 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         if f.search:
             out.append(self._search_condition(f.search))
         return out
+
+    def _metadata_text(self, key: str) -> ColumnElement[Any]:
+        """A metadata value as text, alike on both engines: PostgreSQL's ``->>`` renders booleans
+        as true/false, where SQLite's json_extract gives 1/0."""
+        if self.session.bind.dialect.name != "sqlite":
+            return cast(Conversation.custom_metadata[key].as_string(), String)
+        column, path = Conversation.custom_metadata, f'$."{key}"'
+        kind = func.json_type(column, path)
+        return case((kind.in_(("true", "false")), kind), else_=cast(func.json_extract(column, path), String))
 
     def _data_condition(self, cond: DataCondition) -> ColumnElement[bool]:
         d = DataCollectionValue
@@ -250,7 +286,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             match = " ".join('"' + w.replace('"', "") + '"' for w in words)
             matching = (
                 select(Turn.conversation_id)
-                .join(literal_column("turns_fts"), text("turns_fts.rowid = turns.id"))
+                .join(table("turns_fts"), text("turns_fts.rowid = turns.id"))
                 .where(text("turns_fts MATCH :fts_query").bindparams(fts_query=match))
                 .where(Turn.workspace_id == self.workspace_id)
             )
@@ -288,7 +324,9 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
 
     async def insert_conversations(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            await self.session.execute(insert(Conversation), rows)
+            # Core executemany on the table (one driver call), not ORM bulk insert (one call per row).
+            column_rows = [{("metadata" if k == "custom_metadata" else k): v for k, v in r.items()} for r in rows]
+            await self.session.execute(insert(_table(Conversation)), column_rows)
 
     async def update_conversations(self, rows: list[dict[str, Any]]) -> None:
         """Rows carry their ``id``; each is updated in place (never across workspaces)."""
@@ -316,7 +354,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         for model, rows in ((Turn, turns), (EvaluationResult, evaluations), (DataCollectionValue, data),
                             (ToolUsage, tools)):
             if rows:
-                await self.session.execute(insert(model), rows)
+                await self.session.execute(insert(_table(model)), rows)
 
     async def set_fields(self, conversation_id: str, **values: Any) -> None:
         await self.session.execute(
@@ -349,4 +387,4 @@ class AgentRepository(WorkspaceRepository[Agent]):
 
     async def insert(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            await self.session.execute(insert(Agent), rows)
+            await self.session.execute(insert(_table(Agent)), rows)

@@ -12,11 +12,16 @@ Two families live here:
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Custom metadata is stored whole on the conversation row; this bounds it (as compact UTF-8 JSON).
+MAX_METADATA_BYTES = 64 * 1024
 
 
 class Status(StrEnum):
@@ -217,9 +222,53 @@ class TranscriptRead(BaseModel):
     turns: list[TurnRead]
 
 
+class ActiveConversation(ConversationRead):
+    """A conversation still under way, with the last thing said in it."""
+
+    latest_turn: TurnRead | None
+
+
+class ActiveConversations(BaseModel):
+    data: list[ActiveConversation]
+
+
+def metadata_size(metadata: dict[str, Any]) -> int:
+    return len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+MAX_METADATA_DEPTH = 32
+
+
+def _check_storable(value: Any, path: str, depth: int = 0) -> None:
+    """Both databases can store it: no NUL characters (PostgreSQL rejects them), no NaN or infinity."""
+    if depth > MAX_METADATA_DEPTH:
+        raise ValueError(f"metadata is nested deeper than {MAX_METADATA_DEPTH} levels")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path} contains a NUL character")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path} is not a finite number")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key, f"a key in {path}", depth + 1)
+            _check_storable(item, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_storable(item, f"{path}[{i}]", depth + 1)
+
+
 class ConversationUpdate(BaseModel):
     """PATCH body: ``metadata`` merges into the stored metadata; a null value removes that key."""
 
     model_config = ConfigDict(extra="forbid")
 
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_storable(value, "metadata")
+        if metadata_size(value) > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata is larger than {MAX_METADATA_BYTES} bytes as JSON")
+        return value

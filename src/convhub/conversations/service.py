@@ -14,16 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.conversations.repository import ConversationFilters, ConversationRepository, SortField
 from convhub.conversations.schemas import (
+    MAX_METADATA_BYTES,
+    ActiveConversation,
     ConversationDetail,
     ConversationRead,
     DataCollectionIn,
     EvaluationResultIn,
     Feedback,
     TurnRead,
+    metadata_size,
 )
 from convhub.errors import NotFound, Unprocessable
 from convhub.kit.pagination import CursorCodec
-from convhub.kit.time import as_utc
+from convhub.kit.time import as_utc, utcnow
 from convhub.models import Conversation, Turn
 from convhub.privacy.audit import record
 from convhub.storage.base import BlobStore
@@ -56,7 +59,7 @@ async def list_conversations(
     if agent_refs:
         filters.agent_ids = await repo.resolve_agent_refs(agent_refs)
     after = _decode_cursor(codec, cursor, sort, descending) if cursor else None
-    rows = await repo.list(filters, sort=sort, descending=descending, after=after, limit=limit + 1)
+    rows = await repo.page(filters, sort=sort, descending=descending, after=after, limit=limit + 1)
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
@@ -84,6 +87,21 @@ def _decode_cursor(codec: CursorCodec, cursor: str, sort: SortField, descending:
     return value, str(payload.get("id"))
 
 
+async def list_active(session: AsyncSession, workspace_id: str) -> list[ActiveConversation]:
+    """Conversations still under way (initiated or in progress), newest first, each with its last turn."""
+    repo = ConversationRepository(session, workspace_id)
+    rows = await repo.active()
+    latest = await repo.latest_turns([r.id for r in rows])
+    names = await repo.agent_names(r.agent_id for r in rows)
+    return [
+        ActiveConversation(
+            **to_read(r, names.get(r.agent_id)).model_dump(),
+            latest_turn=to_turn(latest[r.id]) if r.id in latest else None,
+        )
+        for r in rows
+    ]
+
+
 async def get_conversation(
     session: AsyncSession, workspace_id: str, ref: str, *, provider: str | None = None
 ) -> Conversation:
@@ -91,6 +109,14 @@ async def get_conversation(
     if conv is None:
         raise NotFound(f"Conversation {ref!r} not found.")
     return conv
+
+
+async def resolve_agent(session: AsyncSession, workspace_id: str, ref: str) -> str:
+    """convhub's id of the agent ``ref`` names (convhub id or a provider's agent id); NotFound otherwise."""
+    ids = await ConversationRepository(session, workspace_id).resolve_agent_refs([ref])
+    if not ids:
+        raise NotFound(f"Agent {ref!r} not found.")
+    return ref if ref in ids else sorted(ids)[0]
 
 
 async def get_turns(session: AsyncSession, conversation: Conversation) -> list[Turn]:
@@ -110,10 +136,10 @@ def to_read(conv: Conversation, agent_name: str | None) -> ConversationRead:
         agent_id=conv.agent_id,
         agent_name=agent_name,
         channel=conv.channel,
-        direction=conv.direction,  # type: ignore[arg-type]
-        status=conv.status,  # type: ignore[arg-type]
+        direction=conv.direction,
+        status=conv.status,
         provider_status=conv.provider_status,
-        entity_type=conv.entity_type,  # type: ignore[arg-type]
+        entity_type=conv.entity_type,
         user_id=conv.user_id,
         customer_number=conv.customer_number,
         agent_number=conv.agent_number,
@@ -121,7 +147,7 @@ def to_read(conv: Conversation, agent_name: str | None) -> ConversationRead:
         ended_at=conv.ended_at,
         duration_secs=conv.duration_secs,
         message_count=conv.message_count,
-        call_successful=conv.call_successful,  # type: ignore[arg-type]
+        call_successful=conv.call_successful,
         rating=conv.rating,
         feedback=Feedback(likes=conv.feedback_likes, dislikes=conv.feedback_dislikes, comment=conv.feedback_comment),
         summary=conv.summary,
@@ -141,7 +167,7 @@ def to_turn(turn: Turn) -> TurnRead:
     return TurnRead(
         id=turn.id,
         index=turn.idx,
-        role=turn.role,  # type: ignore[arg-type]
+        role=turn.role,
         message=turn.message,
         time_in_call_secs=turn.time_in_call_secs,
         tool_calls=turn.tool_calls or [],
@@ -176,8 +202,15 @@ async def update_metadata(
             merged.pop(key, None)
         else:
             merged[key] = value
-    conv.custom_metadata = merged
-    await ConversationRepository(session, workspace_id).set_fields(conv.id, custom_metadata=merged)
+    size = metadata_size(merged)
+    if size > MAX_METADATA_BYTES:
+        raise Unprocessable(
+            f"Metadata would be {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}. Remove keys with null.",
+            loc=("body", "metadata"),
+        )
+    now = utcnow()
+    await ConversationRepository(session, workspace_id).set_fields(conv.id, custom_metadata=merged, updated_at=now)
+    conv.custom_metadata, conv.updated_at = merged, now
     await record(session, workspace_id, actor=actor, action="conversation.metadata_updated",
                  target_type="conversation", target_id=conv.id, detail={"keys": sorted(patch)})
     return conv

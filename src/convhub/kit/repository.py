@@ -31,10 +31,10 @@ class WorkspaceRepository(Generic[M]):
 
     def scoped(self, stmt: Select[Any], model: Any = None) -> Select[Any]:
         """``stmt`` restricted to this workspace's rows of ``model`` (default: the repository's)."""
-        target = model if model is not None else self.model
+        target: Any = model if model is not None else self.model
         return stmt.where(target.workspace_id == self.workspace_id)
 
     async def get(self, id_: Any) -> M | None:
         model: Any = self.model
         result = await self.session.execute(self.scoped(select(model).where(model.id == id_)))
-        return result.scalar_one_or_none()  # type: ignore[no-any-return]
+        return result.scalar_one_or_none()

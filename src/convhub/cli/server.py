@@ -1,0 +1,147 @@
+"""``convhub serve`` and ``convhub demo``: run the API with uvicorn (after migrating)."""
+
+from __future__ import annotations
+
+import copy
+import shlex
+import socket
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from convhub.cli._common import err, fail, note, out, run
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from convhub.demo import DemoInfo
+
+Host = Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for every interface).")]
+Port = Annotated[int, typer.Option(min=0, max=65535, help="TCP port; 0 picks a free one (the URL printed says which).")]
+
+
+class LogLevelName(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
+LogLevel = Annotated[LogLevelName, typer.Option(help="How much uvicorn logs (on stderr).")]
+
+
+def serve(host: Host = "127.0.0.1", port: Port = 8000, log_level: LogLevel = LogLevelName.info) -> None:
+    """Migrate the database, then serve the API. Prints the base URL on stdout once it is listening."""
+    from convhub.cli._database import load_settings, migrate
+
+    settings = load_settings()
+    migrate(settings)
+    _run_server(host, port, log_level, out)
+
+
+def demo(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    conversations: Annotated[int, typer.Option(min=0, help="How many demo conversations to generate.")] = 300,
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="The workspace to fill.")] = "demo",
+    log_level: LogLevel = LogLevelName.info,
+) -> None:
+    """Fill a workspace with generated ElevenLabs conversations (with audio), make an API key, and serve.
+
+    Safe to re-run on the same data directory: nothing is duplicated and the same key is handed out.
+    The last line of stdout is the API key.
+    """
+    from convhub.cli._database import load_settings, migrate
+    from convhub.demo import seed_demo
+
+    settings = load_settings()
+    migrate(settings)
+    with err.status(f"Generating {conversations} demo conversations in workspace '{workspace}'…"):
+        info = run(seed_demo(settings, workspace, conversations))
+    if info.created:
+        note(f"Added {info.created} conversations ({info.with_audio} with audio) to workspace '{workspace}'.")
+    else:
+        note(f"Workspace '{workspace}' already holds the {info.conversations} demo conversations.")
+    _run_server(host, port, log_level, lambda url: _banner(url, info))
+
+
+def _banner(url: str, info: DemoInfo) -> None:
+    key = info.api_key
+    lines = [
+        "",
+        f"convhub demo: {info.conversations} conversations in workspace '{info.workspace}' "
+        f"({info.window_start:%Y-%m-%d} to {info.window_end:%Y-%m-%d}), {info.with_audio} with audio",
+        "",
+        f"  URL       {url}",
+        f"  API docs  {url}/docs",
+        f"  API key   {key}" + ("  (kept from the last run)" if info.key_reused else ""),
+        "",
+        "Try it (Ctrl-C stops the server):",
+        f"  CONVHUB_BASE_URL={url} CONVHUB_API_KEY={key} python examples/success_rate.py",
+        f"  curl -s -H {shlex.quote('xi-api-key: ' + key)} '{url}/v1/convai/conversations?page_size=5'",
+        "",
+        "Or set them for this shell:",
+        f"  export CONVHUB_BASE_URL={url}",
+        f"  export CONVHUB_API_KEY={key}",
+        "",
+        "API key:",
+        key,
+    ]
+    for line in lines:
+        out(line)
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with access lines on stderr too: stdout is for the URL (or the demo banner)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
+
+
+def _run_server(host: str, port: int, log_level: LogLevelName, on_ready: Callable[[str], None]) -> None:
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        """Says so once it is listening (before that, a printed URL would only be a promise)."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                on_ready(_base_url(self, host))
+
+    config = uvicorn.Config(
+        "convhub.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level.value,
+        log_config=_log_config(),
+        lifespan="on",
+    )
+    server = AnnouncingServer(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    except SystemExit as exc:  # uvicorn exits 3 when it cannot start (port taken…) after logging why
+        if exc.code:
+            fail(f"the server could not start on {host}:{port} (see the log above)")
+
+
+def _base_url(server: uvicorn.Server, host: str) -> str:
+    port = server.config.port
+    for listener in getattr(server, "servers", []):
+        for sock in listener.sockets or ():
+            port = sock.getsockname()[1]
+            break
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"  # reachable locally; every interface is listening
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
