@@ -103,3 +103,27 @@ async def test_workspaces_do_not_share_conversations(database: Database) -> None
     assert ra.outcome is rb.outcome is IngestOutcome.created
     assert ra.conversation_id != rb.conversation_id
     assert await _count(database, Agent) == 2
+
+
+async def test_search_index_follows_reingest_and_delete(database: Database) -> None:
+    from convhub.conversations.repository import ConversationFilters, ConversationRepository
+
+    conv = make_conversation(turns=make_turns("my parcel never arrived", "let me track it"))
+    async with database.session() as session:
+        ws = await ensure_workspace(session, "acme")
+        created = await ingest(session, ws.id, conv)
+
+    async def found(word: str) -> list[str]:
+        async with database.session() as session:
+            rows = await ConversationRepository(session, ws.id).page(ConversationFilters(search=word))
+        return [r.id for r in rows]
+
+    assert await found("parcel") == [created.conversation_id]
+    newer = revise(conv, turns=make_turns("the invoice is wrong", "I will correct the invoice"))
+    async with database.session() as session:
+        await ingest(session, ws.id, newer)
+    assert await found("parcel") == []
+    assert await found("invoice") == [created.conversation_id]
+    async with database.session() as session:
+        await ConversationRepository(session, ws.id).delete(created.conversation_id)
+    assert await found("invoice") == []

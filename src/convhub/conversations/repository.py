@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -355,6 +356,16 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
                             (ToolUsage, tools)):
             if rows:
                 await self.session.execute(insert(_table(model)), rows)
+        if turns and self.session.bind.dialect.name == "sqlite":
+            # The FTS5 index is fed here, for the whole batch at once, rather than by a per-row trigger.
+            conversation_ids = sorted({row["conversation_id"] for row in turns})
+            await self.session.execute(
+                text("INSERT INTO turns_fts(rowid, message) SELECT id, message FROM turns"
+                     " WHERE workspace_id = :ws AND conversation_id IN :ids").bindparams(
+                    bindparam("ids", expanding=True)
+                ),
+                {"ws": self.workspace_id, "ids": conversation_ids},
+            )
 
     async def set_fields(self, conversation_id: str, **values: Any) -> None:
         await self.session.execute(
