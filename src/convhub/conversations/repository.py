@@ -166,7 +166,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
     ) -> list[Conversation]:
         """One page: rows strictly after the keyset position ``after`` = (sort value, id)."""
         key = self._sort_expr(sort)
-        stmt = self.scoped(select(Conversation)).where(*self._conditions(filters))
+        stmt = self.scoped(select(Conversation)).where(*self._conditions(filters, sort))
         if after is not None:
             position = tuple_(key, Conversation.id)
             bound = tuple_(literal(after[0], type_=key.type), literal(after[1], type_=Conversation.id.type))
@@ -191,7 +191,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         )
         return list((await self.session.execute(stmt)).scalars())
 
-    def _conditions(self, f: ConversationFilters) -> list[ColumnElement[bool]]:
+    def _conditions(self, f: ConversationFilters, sort: SortField = "started_at") -> list[ColumnElement[bool]]:
         c = Conversation
         out: list[ColumnElement[bool]] = []
         equal = {
@@ -209,10 +209,15 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         out.extend(column == value for column, value in equal.items() if value is not None)
         if f.agent_ids is not None:
             out.append(c.agent_id.in_(f.agent_ids) if f.agent_ids else false())
-        bounds = [
+        # A range on duration or rating is written "column + 0" unless the page is sorted by it: SQLite
+        # would otherwise walk that column's index and sort every match (0.5 s at 100k rows) instead of
+        # walking the sort index and stopping after one page.
+        duration = c.duration_secs if sort == "duration" else c.duration_secs + 0
+        rating = c.rating if sort == "rating" else c.rating + 0
+        bounds: list[tuple[Any, Any, Any]] = [
             (c.started_at, f.started_after, f.started_before),
-            (c.duration_secs, f.duration_min, f.duration_max),
-            (c.rating, f.rating_min, f.rating_max),
+            (duration, f.duration_min, f.duration_max),
+            (rating, f.rating_min, f.rating_max),
         ]
         for column, low, high in bounds:
             if low is not None:
