@@ -4,6 +4,7 @@ Uses the agent of the most recent conversation and all of its conversations.
 """
 
 from collections import Counter
+from datetime import datetime
 
 from convhub.client import Client
 
@@ -19,9 +20,11 @@ def main() -> None:
         hours: Counter[int] = Counter()
         for conv in client.conversations.list(agent_id=agent.agent_id, limit=100):
             hours[conv.started_at.astimezone().hour] += 1
-        print(f"Hourly Distribution for {agent.agent_name} (local time):")
+        zone = datetime.now().astimezone().tzname()
+        print(f"Hourly Distribution for {agent.agent_name} (local time, {zone}):")
         for hour, count in sorted(hours.items()):
-            print(f"  {hour:02d}:00 - {count} conversations {'#' * count}")
+            noun = "conversation" if count == 1 else "conversations"
+            print(f"  {hour:02d}:00 - {count:3d} {noun:13} {'#' * count}")
 
 
 if __name__ == "__main__":

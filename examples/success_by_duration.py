@@ -1,12 +1,14 @@
 """Analytics: success rate by call length, for one agent.
 
-Uses the agent of the most recent conversation and all of its conversations.
+Uses the agent of the most recent conversation and all of its conversations
+that have ended (done or failed): a call still under way has no outcome yet.
 """
 
 from collections import defaultdict
 
 from convhub.client import Client, Conversation
 
+ENDED = ("done", "failed")
 BUCKETS = [(30, "0-30s"), (120, "30s-2m"), (300, "2m-5m")]
 
 
@@ -27,6 +29,8 @@ def main() -> None:
 
         groups: dict[str, list[Conversation]] = defaultdict(list)
         for conv in client.conversations.list(agent_id=agent.agent_id, limit=100):
+            if conv.status not in ENDED:
+                continue
             groups[bucket(conv.duration_secs)].append(conv)
 
         print(f"Success by Duration for {agent.agent_name}:")
