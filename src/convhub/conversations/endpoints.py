@@ -289,10 +289,8 @@ async def delete_conversation(
 )
 async def get_audio(session: Session, subject: ReadSubject, blobs: Blobs, ref: ConversationId) -> StreamingResponse:
     conv = await service.get_conversation(session, subject.workspace_id, ref)
-    if not conv.audio_key or not await blobs.exists(conv.audio_key):
-        raise NotFound(f"Conversation {conv.id!r} has no audio recording.")
     return StreamingResponse(
-        blobs.open(conv.audio_key),
+        await service.audio_stream(conv, blobs),
         media_type="audio/mpeg",
         headers={"Content-Disposition": f'inline; filename="{conv.id}.mp3"'},
     )

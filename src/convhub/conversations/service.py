@@ -6,6 +6,7 @@ commit. Writes go through :mod:`convhub.conversations.ingest`.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -253,6 +254,39 @@ async def attach_audio(session: AsyncSession, conversation: Conversation, store:
         conversation.id, audio_key=key, has_audio=True
     )
     conversation.audio_key, conversation.has_audio = key, True
+
+
+async def audio_stream(
+    conversation: Conversation, store: BlobStore, *, missing: str | None = None
+) -> AsyncIterator[bytes]:
+    """The conversation's audio as chunks, for both API dialects.
+
+    The first chunk is read before this returns, so a missing recording is a 404 raised before the
+    response starts rather than a response cut short. The iterator closes the blob when the client
+    hangs up mid-stream.
+    """
+    no_audio = NotFound(missing or f"Conversation {conversation.id!r} has no audio recording.")
+    if not conversation.audio_key:
+        raise no_audio
+    chunks = store.open(conversation.audio_key)
+    try:
+        first = await anext(chunks)
+    except FileNotFoundError:
+        raise no_audio from None
+    except StopAsyncIteration:
+        first = b""
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    return body()
 
 
 async def delete_conversation(

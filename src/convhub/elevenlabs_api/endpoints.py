@@ -11,7 +11,6 @@ by its original ElevenLabs id.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -152,28 +151,8 @@ async def get_conversation_audio(
     request: Request, session: Session, subject: ReadSubject, conversation_id: ConversationRef
 ) -> StreamingResponse:
     conv = await _conversation(session, subject.workspace_id, conversation_id)
-    no_audio = NotFound("This conversation has no audio.")
-    if not conv.audio_key:
-        raise no_audio
-    chunks = request.app.state.blobs.open(conv.audio_key)
-    try:  # read ahead, so a missing blob is a 404 and not a response cut short
-        first = await anext(chunks)
-    except FileNotFoundError:
-        raise no_audio from None
-    except StopAsyncIteration:
-        first = b""
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            yield first
-            async for chunk in chunks:
-                yield chunk
-        finally:  # the client may hang up mid-stream: release the blob's file or connection now
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-    return StreamingResponse(body(), media_type="audio/mpeg")
+    stream = await service.audio_stream(conv, request.app.state.blobs, missing="This conversation has no audio.")
+    return StreamingResponse(stream, media_type="audio/mpeg")
 
 
 @router.post(

@@ -7,17 +7,10 @@ hand and none can forget to.
 
 from __future__ import annotations
 
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
-
-
-class TenantModel(Protocol):
-    workspace_id: InstrumentedAttribute[str]
-    id: InstrumentedAttribute[Any]
-
 
 M = TypeVar("M")
 
