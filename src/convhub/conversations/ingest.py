@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -137,7 +138,48 @@ async def _ingest_provider_batch(
     await repo.update_conversations(updates)
     await repo.clear_children([r["id"] for r in updates])
     await repo.insert_children(*_child_rows(children, workspace_id, now))
+    await _link_transfers(repo, [*inserts, *updates])
     return results
+
+
+TRANSFER_WINDOW = timedelta(minutes=10)
+
+
+async def _link_transfers(repo: ConversationRepository, rows: Sequence[dict[str, Any]]) -> None:
+    """Point each conversation that picked up a transferred call at the one that handed it over.
+
+    A transfer is a conversation with ``transfer_to`` (the number it handed the
+    caller to) and, for the same customer, a conversation answered on that number
+    that starts between the first one's start and ten minutes after its end — on
+    any provider, since an ElevenLabs agent may well transfer to a Retell line.
+    """
+    sources = [r for r in rows if r["transfer_to"] and r["customer_number"]]
+    targets = [r for r in rows if r["agent_number"] and r["customer_number"]]
+    if not sources and not targets:
+        return
+    stored = await repo.transfer_candidates(
+        sorted({r["customer_number"] for r in [*sources, *targets]}),
+        agent_numbers=sorted({r["transfer_to"] for r in sources}),
+        transfer_numbers=sorted({r["agent_number"] for r in targets}),
+    )
+    everything = {r["id"]: r for r in stored} | {r["id"]: r for r in rows}
+    handed = [r for r in everything.values() if r["transfer_to"] and r["customer_number"]]
+    links: dict[str, str] = {}
+    for target in sorted(everything.values(), key=lambda r: r["started_at"]):
+        if not target["agent_number"] or target.get("transferred_from_id"):
+            continue
+        for source in handed:
+            end = source["ended_at"] or source["started_at"]
+            if (
+                source["id"] != target["id"]
+                and source["customer_number"] == target["customer_number"]
+                and source["transfer_to"] == target["agent_number"]
+                and source["started_at"] <= target["started_at"] <= end + TRANSFER_WINDOW
+            ):
+                links[target["id"]] = source["id"]
+                break
+    for target_id, source_id in links.items():
+        await repo.set_fields(target_id, transferred_from_id=source_id)
 
 
 def _conversation_row(
@@ -181,6 +223,7 @@ def _conversation_row(
         "has_response_audio": conv.has_response_audio,
         "content_hash": digest,
         "source_updated_at": conv.source_updated_at,
+        "transfer_to": conv.transfer_to,
         "raw": conv.raw,
         "updated_at": now,
     }

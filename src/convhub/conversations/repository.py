@@ -379,6 +379,25 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             .values(**values)
         )
 
+    async def transfer_candidates(
+        self, customers: Sequence[str], *, agent_numbers: Sequence[str] = (), transfer_numbers: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Stored conversations of these customers that answered on ``agent_numbers`` or were handed to
+        ``transfer_numbers``: the other halves of transfers that may involve a batch being ingested."""
+        if not customers or not (agent_numbers or transfer_numbers):
+            return []
+        cols = (Conversation.id, Conversation.customer_number, Conversation.agent_number, Conversation.transfer_to,
+                Conversation.started_at, Conversation.ended_at, Conversation.transferred_from_id)
+        either = []
+        if agent_numbers:
+            either.append(Conversation.agent_number.in_(list(agent_numbers)))
+        if transfer_numbers:
+            either.append(Conversation.transfer_to.in_(list(transfer_numbers)))
+        stmt = self.scoped(select(*cols)).where(Conversation.customer_number.in_(list(customers)), or_(*either))
+        keys = ("id", "customer_number", "agent_number", "transfer_to", "started_at", "ended_at",
+                "transferred_from_id")
+        return [dict(zip(keys, row, strict=True)) for row in await self.session.execute(stmt)]
+
     async def delete(self, conversation_id: str) -> None:
         await self.clear_children([conversation_id])
         await self.session.execute(

@@ -137,6 +137,9 @@ class ConversationIn(BaseModel):
     has_user_audio: bool = False
     has_response_audio: bool = False
     source_updated_at: datetime | None = None  # the provider's version clock, when it has one
+    # The E.164 number the call was handed to when it ended in a transfer; ingest links the
+    # conversation that picks up there (same customer, that agent number, just after) back to this one.
+    transfer_to: str | None = None
     raw: dict[str, Any] | None = None
 
 
@@ -201,6 +204,8 @@ class ConversationRead(BaseModel):
     metadata: dict[str, Any]
     has_audio: bool
     archived: bool
+    transfer_to: str | None = None  # the number this call was handed to, when it ended in a transfer
+    transferred_from_id: str | None = None  # the conversation that handed this caller over
     created_at: datetime
     updated_at: datetime
 

@@ -159,6 +159,8 @@ def to_read(conv: Conversation, agent_name: str | None) -> ConversationRead:
         metadata=conv.custom_metadata or {},
         has_audio=conv.has_audio,
         archived=conv.archived,
+        transfer_to=conv.transfer_to,
+        transferred_from_id=conv.transferred_from_id,
         created_at=conv.created_at,
         updated_at=conv.updated_at,
     )

@@ -4,6 +4,7 @@ from convhub.models.agent import Agent
 from convhub.models.audit import AuditLog
 from convhub.models.base import Base
 from convhub.models.conversation import Conversation, DataCollectionValue, EvaluationResult, ToolUsage, Turn
+from convhub.models.provider import ProviderConnection, SyncFailure, SyncFingerprint, SyncRun, WebhookEvent
 from convhub.models.workspace import ApiKey, Workspace
 
 __all__ = [
@@ -14,7 +15,12 @@ __all__ = [
     "Conversation",
     "DataCollectionValue",
     "EvaluationResult",
+    "ProviderConnection",
+    "SyncFailure",
+    "SyncFingerprint",
+    "SyncRun",
     "ToolUsage",
     "Turn",
+    "WebhookEvent",
     "Workspace",
 ]

@@ -62,6 +62,7 @@ class Conversation(Timestamped, Base):
     has_response_audio: Mapped[bool] = mapped_column(default=False)
     audio_key: Mapped[str | None] = mapped_column(String(300))
     transferred_from_id: Mapped[str | None] = mapped_column(String(40))
+    transfer_to: Mapped[str | None] = mapped_column(String(40))  # E.164 the call was handed to, if it was
     archived: Mapped[bool] = mapped_column(default=False)
     content_hash: Mapped[str] = mapped_column(String(64))
     source_updated_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""Background work: the in-process job runner and the periodic scheduler."""

@@ -1,0 +1,1 @@
+"""Inbound provider webhooks: verify → store raw once → queue → 200; processed in the background."""
