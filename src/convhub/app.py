@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -12,11 +13,17 @@ from sqlalchemy import text
 
 from convhub import __version__
 from convhub.config import Settings
+from convhub.connections.service import open_provider
 from convhub.db import Database
 from convhub.errors import install_error_handlers
+from convhub.jobs.runner import JobRunner
 from convhub.kit.ids import new_id
 from convhub.kit.pagination import CursorCodec
+from convhub.kit.secretbox import SecretBox
 from convhub.storage.local import LocalBlobStore
+from convhub.sync.engine import SyncEngine
+from convhub.sync.tasks import schedule_loop
+from convhub.webhooks.processor import WebhookProcessor
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -24,7 +31,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Work a previous process left (webhook events stored but not processed) is picked up now;
+        # the schedule queues syncs of connections that have one.
+        app.state.webhook_processor.notify()
+        schedule = (
+            asyncio.create_task(schedule_loop(app.state.db, app.state.jobs, app.state.sync_engine))
+            if settings.scheduler else None
+        )
         yield
+        if schedule is not None:
+            schedule.cancel()
+        await app.state.jobs.shutdown()
         if database is None:
             await app.state.db.dispose()
 
@@ -39,6 +56,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
     app.state.blobs = LocalBlobStore(settings.blob_dir)
     app.state.cursors = CursorCodec(settings.resolved_secret_key)
+    app.state.secretbox = box = SecretBox(settings.resolved_secret_key)
+    app.state.jobs = JobRunner()
+    app.state.sync_engine = SyncEngine(app.state.db, app.state.blobs, lambda c: open_provider(c, box))
+    app.state.webhook_processor = WebhookProcessor(app.state.db, app.state.blobs, app.state.jobs)
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -65,9 +86,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return JSONResponse(body, status_code=503)
         return {"status": "ready"}
 
+    from convhub.connections.endpoints import router as connections_router
     from convhub.conversations.endpoints import router as conversations_router
     from convhub.elevenlabs_api.endpoints import router as elevenlabs_router
+    from convhub.sync.endpoints import router as sync_router
+    from convhub.webhooks.endpoints import router as webhooks_router
 
     app.include_router(conversations_router)
     app.include_router(elevenlabs_router)
+    app.include_router(connections_router)
+    app.include_router(sync_router)
+    app.include_router(webhooks_router)
     return app

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     signed_url_ttl_secs: int = 15 * 60
     token_ttl_secs: int = 15 * 60
     db_pool_size: int = 10
+    scheduler: bool = Field(default=True, description="Run scheduled provider syncs in this process.")
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -48,3 +48,4 @@ def require(scope: str) -> Callable[[AuthSubject], Awaitable[AuthSubject]]:
 
 ReadSubject = Annotated[AuthSubject, Depends(require("conversations:read"))]
 WriteSubject = Annotated[AuthSubject, Depends(require("conversations:write"))]
+SyncSubject = Annotated[AuthSubject, Depends(require("sync"))]

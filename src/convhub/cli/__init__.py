@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from convhub import __version__
-from convhub.cli import db, keys
+from convhub.cli import db, keys, providers
 from convhub.cli.imports import import_command
 from convhub.cli.server import demo, serve
 
@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.add_typer(providers.app, name="providers")
 app.command("import")(import_command)
 app.command("serve")(serve)
 app.command("demo")(demo)

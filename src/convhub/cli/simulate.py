@@ -21,6 +21,8 @@ def simulate(
     = 0.0,
     seed: Annotated[int, typer.Option(help="Same seed, same conversations.")] = 0,
     api_key: Annotated[str, typer.Option(help="The API key the simulator accepts.")] = "sim-key",
+    hang_secs: Annotated[float, typer.Option(min=0, envvar="CONVHUB_SIM_TIMEOUT_HOLD_SECS",
+                                             help="How long a 'timeout' fault holds the request.")] = 30.0,
 ) -> None:
     """Serve a provider's API with generated conversations until interrupted (Ctrl-C)."""
     from convhub.simulators.common import VENDORS, SimulatorOptions, serve_simulator
@@ -28,7 +30,8 @@ def simulate(
     if provider not in VENDORS:
         fail(f"unknown provider {provider!r}; choose one of {', '.join(VENDORS)}", code=2)
     options = SimulatorOptions(conversations=conversations, latency_ms=latency_ms, max_concurrency=max_concurrency,
-                               fault_rate=fault_rate, seed=seed, api_key=api_key)
+                               fault_rate=fault_rate, seed=seed, api_key=api_key,
+                               timeout_hold_secs=hang_secs)
     note(f"{provider} simulator on http://{host}:{port} — {conversations} conversations, API key '{api_key}'; "
          f"control routes under /_simulator (stats, add, finish, webhooks). Ctrl-C stops it.")
     serve_simulator(provider, options, host=host, port=port)

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from convhub.auth.dependencies import Session, require
-from convhub.auth.service import AuthSubject
+from convhub.auth.dependencies import Session, SyncSubject
 from convhub.errors import Conflict, NotFound, error_responses
 from convhub.sync import service
 from convhub.sync.schemas import SyncCreate, SyncRunPage, SyncRunRead
@@ -19,7 +18,6 @@ from convhub.sync.tasks import submit_run
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
 
-SyncSubject = Annotated[AuthSubject, Depends(require("sync"))]
 FINISHED = frozenset({"succeeded", "failed", "interrupted"})
 
 

@@ -171,15 +171,6 @@ class SyncRepository(WorkspaceRepository[SyncRun]):
             )
 
 
-async def due_connections(session: AsyncSession, now: datetime) -> list[ProviderConnection]:
-    """Connections with a schedule whose next sync time has come (every workspace: the scheduler's view)."""
-    stmt = select(ProviderConnection).where(
-        ProviderConnection.sync_interval_secs.is_not(None),
-        (ProviderConnection.next_sync_at.is_(None)) | (ProviderConnection.next_sync_at <= now),
-    )
-    return list((await session.execute(stmt)).scalars())
-
-
 async def recent_open_conversations(
     session: AsyncSession, workspace_id: str, provider: str, *, after: datetime, before: datetime | None
 ) -> list[str]:

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
+from convhub.connections.repository import get_unscoped
 from convhub.conversations.ingest import ingest_many
 from convhub.conversations.schemas import ConversationIn
 from convhub.db import Database
@@ -74,7 +75,7 @@ async def _process_group(
     pids = sorted({p.provider_conversation_id for _, p in parsed if p.provider_conversation_id})
     async with database.session() as session:
         stored = await repository.stored_conversations(session, workspace_id, provider, pids)
-        connection = await repository.connection_by_id(session, events[0].connection_id)
+        connection = await get_unscoped(session, events[0].connection_id)
         known = await repository.known_agents(session, workspace_id, provider)
     skip_unknown = connection is not None and connection.unknown_agents == "skip"
 
@@ -85,16 +86,15 @@ async def _process_group(
         pid = parsed_event.provider_conversation_id
         try:
             if parsed_event.audio_base64 and pid:
-                key = provider_audio_key(workspace_id, provider, pid)
-                await blobs.put(key, _decoded(parsed_event.audio_base64))
-                audio_keys[pid] = key
+                audio_keys[pid] = provider_audio_key(workspace_id, provider, pid)
+                await blobs.put(audio_keys[pid], _decoded(parsed_event.audio_base64))
             if pid is None:
                 outcome[event.id] = _done()
                 continue
             current = merged.get(pid) or (stored[pid][1] if pid in stored else None)
-            result = module.merge(current, parsed_event)
-            if result is not None:
-                merged[pid] = result
+            folded = module.merge(current, parsed_event)
+            if folded is not None:
+                merged[pid] = folded
             events_of[pid].append(event)
         except (binascii.Error, ValueError, OSError) as exc:
             outcome[event.id] = _failed(event, f"{exc.__class__.__name__}: {exc}")

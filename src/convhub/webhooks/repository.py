@@ -11,13 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from convhub.models import Agent, Conversation, ProviderConnection, WebhookEvent
-
-
-async def connection_by_id(session: AsyncSession, connection_id: str) -> ProviderConnection | None:
-    """The connection a webhook URL names; it fixes the workspace for everything after."""
-    stmt = select(ProviderConnection).where(ProviderConnection.id == connection_id)
-    return (await session.execute(stmt)).scalar_one_or_none()
+from convhub.models import Agent, Conversation, WebhookEvent
 
 
 async def store_event(session: AsyncSession, row: dict[str, Any]) -> int | None:

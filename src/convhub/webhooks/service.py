@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers
 
+from convhub.connections.repository import get_unscoped
 from convhub.errors import BadRequest, NotFound, Unauthorized
 from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import utcnow
@@ -46,7 +47,7 @@ async def receive(
 ) -> Received:
     if provider not in PROVIDER_NAMES:
         raise NotFound(f"Unknown provider {provider!r}; webhooks are taken for {', '.join(PROVIDER_NAMES)}.")
-    connection = await repository.connection_by_id(session, connection_id)
+    connection = await get_unscoped(session, connection_id)
     if connection is None or connection.provider != provider:
         raise NotFound(f"No {provider} connection {connection_id!r}: check the webhook URL.")
     module = webhooks_module(provider)
