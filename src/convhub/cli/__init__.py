@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 
 from convhub import __version__
-from convhub.cli import db, keys, providers
+from convhub.cli import db, keys, providers, sync
 from convhub.cli.imports import import_command
 from convhub.cli.server import demo, serve
+from convhub.cli.simulate import simulate
 
 __all__ = ["app", "main"]
 
@@ -29,9 +30,11 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(providers.app, name="providers")
+app.add_typer(sync.app, name="sync")
 app.command("import")(import_command)
 app.command("serve")(serve)
 app.command("demo")(demo)
+app.command("simulate")(simulate)
 
 
 def _version(value: bool) -> None:
