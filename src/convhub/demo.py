@@ -1,47 +1,58 @@
-"""Demo data: a workspace of generated ElevenLabs conversations, with audio and an API key.
+"""Demo data: the three provider simulators, connected and synced, with audio and an API key.
 
-``convhub demo`` calls :func:`seed_demo` and then serves. The conversations come
-from the ElevenLabs generator and enter through the same mapper and bulk ingest
-as a real import, so the demo shows exactly what an import would.
+``convhub demo`` starts an ElevenLabs, a Retell and a Vapi simulator on loopback
+(:func:`demo_simulators`), then :func:`seed_demo` connects the demo workspace to
+each (``/v1/providers`` connections, with a sync schedule) and runs the sync
+engine against them, so a newcomer sees real-looking conversations from all three
+vendors arrive the way a team's own would: listed page by page, details and
+recordings fetched, filed through the one ingest path.
 
-Re-running on the same data never duplicates anything: the generated window is
-anchored on the workspace's creation time, so every run generates the very same
-conversations (same provider ids) and ingest finds them unchanged. The API key's
-secret is kept in the data directory so the demo hands out the same key each
-time, until it is revoked.
+Re-running on the same data never duplicates anything: the simulated accounts
+are generated from a fixed seed over a window anchored on the workspace's
+creation time, so every run serves the very same conversations (same provider
+ids) and the sync finds them unchanged. The connections are reused (their base
+URLs follow the simulators' new ports) and the API key's secret is kept in the
+data directory, so the demo hands out the same key each time, until it is revoked.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
 from pathlib import Path
-from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.auth.service import authenticate, create_key, ensure_workspace
 from convhub.config import Settings
-from convhub.conversations.ingest import ingest_many
-from convhub.conversations.schemas import IngestOutcome
-from convhub.conversations.service import attach_audio, get_conversation
+from convhub.connections.repository import ConnectionRepository
+from convhub.connections.schemas import ConnectionCreate, ConnectionUpdate
+from convhub.connections.service import create_connection, open_provider, update_connection
 from convhub.db import Database
 from convhub.errors import Unauthorized
+from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import as_utc, utcnow
-from convhub.models import Workspace
+from convhub.models import Conversation, Workspace
 from convhub.privacy.audit import record
-from convhub.providers.elevenlabs.mapper import conversation_from_elevenlabs
-from convhub.simulators.generate import generate_audio_bytes, generate_elevenlabs_conversations
-from convhub.storage.base import one_chunk
+from convhub.simulators.common import VENDORS, SimulatorOptions, SimulatorServer
 from convhub.storage.local import LocalBlobStore
+from convhub.sync.engine import SyncEngine, start_run
 
-__all__ = ["DEMO_DAYS", "DemoInfo", "seed_demo"]
+__all__ = ["DEMO_DAYS", "DemoInfo", "demo_simulators", "demo_window", "seed_demo"]
 
 DEMO_DAYS = 30
 DEMO_SEED = 0
-BATCH = 100
 KEYS_FILE = "demo_keys.json"
+DEMO_SYNC_INTERVAL_SECS = 300
+DEMO_WEBHOOK_SECRET = "demo-webhook-secret"
+
+
+def simulator_key(provider: str) -> str:
+    return f"demo-{provider}-key"
 
 
 @dataclass(frozen=True)
@@ -53,48 +64,90 @@ class DemoInfo:
     conversations: int  # demo conversations now in the workspace
     created: int  # of those, new on this run
     with_audio: int  # of those, how many have audio
+    by_provider: dict[str, int]  # conversations per provider
     window_start: datetime
     window_end: datetime
 
 
-async def seed_demo(settings: Settings, workspace: str = "demo", n: int = 300) -> DemoInfo:
-    """Fill ``workspace`` with ``n`` demo conversations from the last :data:`DEMO_DAYS` days.
+async def demo_window(settings: Settings, workspace: str = "demo") -> tuple[datetime, datetime]:
+    """The demo workspace's window (creating the workspace on first use); the simulators serve it."""
+    database = Database(settings.resolved_database_url, pool_size=1)
+    try:
+        async with database.session() as session:
+            ws = await ensure_workspace(session, workspace)
+        return _window(ws)
+    finally:
+        await database.dispose()
+
+
+@contextmanager
+def demo_simulators(start: datetime, n: int = 300) -> Iterator[dict[str, str]]:
+    """The three simulators on loopback, ``n`` conversations between them; yields provider → base URL."""
+    share, extra = divmod(n, len(VENDORS))
+    with ExitStack() as stack:
+        urls = {}
+        for k, provider in enumerate(VENDORS):
+            options = SimulatorOptions(
+                conversations=share + (1 if k < extra else 0), seed=DEMO_SEED, start=start,
+                span_days=DEMO_DAYS - 1, api_key=simulator_key(provider),
+            )
+            urls[provider] = stack.enter_context(SimulatorServer(provider, options)).url
+        yield urls
+
+
+async def seed_demo(settings: Settings, simulators: Mapping[str, str], workspace: str = "demo") -> DemoInfo:
+    """Connect ``workspace`` to each simulator (provider → base URL) and sync them all.
 
     The database must already be migrated. Idempotent: a second run adds nothing
     and returns the same key.
     """
-    if n < 0:
-        raise ValueError("n must not be negative")
     database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
-    store = LocalBlobStore(settings.blob_dir)
+    box = SecretBox(settings.resolved_secret_key)
+    engine = SyncEngine(database, LocalBlobStore(settings.blob_dir), lambda c: open_provider(c, box))
+    created = 0
     try:
         async with database.session() as session:
             ws = await ensure_workspace(session, workspace)
-        window_start, window_end = _window(ws)
-        total = created = with_audio = 0
-        for batch in _chunks(_demo_bodies(n, window_start, window_end), BATCH):
-            conversations = [conversation_from_elevenlabs(body) for body in batch]
-            total += len(conversations)
+            connection_ids = [await _demo_connection(session, ws, box, p, url) for p, url in simulators.items()]
+        for connection_id in connection_ids:
             async with database.session() as session:
-                results = await ingest_many(session, ws.id, conversations)
-                for conv, result in zip(conversations, results, strict=True):
-                    created += result.outcome is IngestOutcome.created
-                    if not conv.has_audio:
-                        continue
-                    row = await get_conversation(session, ws.id, result.conversation_id)
-                    if not row.has_audio:
-                        audio = generate_audio_bytes(conv.provider_conversation_id)
-                        await attach_audio(session, row, store, one_chunk(audio))
-                    with_audio += 1
+                run = await start_run(session, ws.id, connection_id, trigger="demo")
+            done = await engine.execute(ws.id, run.id)
+            created += int(done.counts.get("created", 0))
+        async with database.session() as session:
+            by_provider = dict((await session.execute(
+                select(Conversation.provider, func.count()).where(Conversation.workspace_id == ws.id)
+                .group_by(Conversation.provider)
+            )).tuples().all())
+            with_audio = (await session.execute(select(func.count()).where(
+                Conversation.workspace_id == ws.id, Conversation.audio_key.is_not(None)))).scalar_one()
         api_key, reused = await _demo_key(database, settings.data_dir / KEYS_FILE, ws)
         if created:
             async with database.session() as session:
                 await record(session, ws.id, actor="cli", action="demo.seeded", target_type="workspace",
-                             target_id=ws.id, detail={"conversations": n, "created": created})
+                             target_id=ws.id, detail={"created": created, "providers": sorted(simulators)})
     finally:
         await database.dispose()
-    return DemoInfo(workspace=workspace, workspace_id=ws.id, api_key=api_key, key_reused=reused, conversations=total,
-                    created=created, with_audio=with_audio, window_start=window_start, window_end=window_end)
+    window_start, window_end = _window(ws)
+    return DemoInfo(workspace=workspace, workspace_id=ws.id, api_key=api_key, key_reused=reused,
+                    conversations=sum(by_provider.values()), created=created, with_audio=int(with_audio),
+                    by_provider=by_provider, window_start=window_start, window_end=window_end)
+
+
+async def _demo_connection(session: AsyncSession, ws: Workspace, box: SecretBox, provider: str, url: str) -> str:
+    """The demo's connection to this provider's simulator, pointed at its current URL."""
+    name = f"Demo {provider} simulator"
+    for connection in await ConnectionRepository(session, ws.id).all():
+        if connection.provider == provider and connection.name == name:
+            if connection.base_url != url:
+                await update_connection(session, ws.id, connection.id, ConnectionUpdate(base_url=url), box,
+                                        actor="cli")
+            return connection.id
+    connection = await create_connection(session, ws.id, ConnectionCreate(
+        provider=provider, name=name, api_key=simulator_key(provider), base_url=url,
+        webhook_secret=DEMO_WEBHOOK_SECRET, sync_interval_secs=DEMO_SYNC_INTERVAL_SECS,
+    ), box, actor="cli")
+    return connection.id
 
 
 def _window(ws: Workspace) -> tuple[datetime, datetime]:
@@ -106,20 +159,6 @@ def _window(ws: Workspace) -> tuple[datetime, datetime]:
     end = as_utc(ws.created_at or utcnow()).replace(microsecond=0)
     start = end.replace(hour=0, minute=0, second=0) - timedelta(days=DEMO_DAYS - 1)
     return start, end
-
-
-def _demo_bodies(n: int, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    """The first ``n`` generated conversations that started by ``end`` (the rest of that day is skipped)."""
-    limit = end.timestamp()
-    # The window runs to midnight after ``end``; at most one day in DEMO_DAYS falls after it, so 2n is plenty.
-    bodies = generate_elevenlabs_conversations(2 * n + 10, seed=DEMO_SEED, start=start, span_days=DEMO_DAYS)
-    return islice((b for b in bodies if b["metadata"]["start_time_unix_secs"] <= limit), n)
-
-
-def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 async def _demo_key(database: Database, keys_file: Path, ws: Workspace) -> tuple[str, bool]:

@@ -1,4 +1,4 @@
-"""seed_demo: generated conversations with audio and a key; running it again duplicates nothing."""
+"""seed_demo: the three simulators synced into a workspace with audio and a key; running it again duplicates nothing."""
 
 from __future__ import annotations
 
@@ -9,13 +9,19 @@ from sqlalchemy import func, select
 
 from convhub.auth.service import authenticate, get_workspace, revoke_key
 from convhub.config import Settings
-from convhub.conversations.service import audio_key
 from convhub.db import Database
-from convhub.demo import DEMO_DAYS, seed_demo
+from convhub.demo import DEMO_DAYS, DemoInfo, demo_simulators, demo_window, seed_demo
 from convhub.errors import Unauthorized
 from convhub.kit.time import as_utc
 from convhub.models import Conversation
 from convhub.storage.local import LocalBlobStore
+
+
+async def _seed(settings: Settings, n: int, workspace: str = "demo") -> DemoInfo:
+    """What ``convhub demo`` does before serving: fresh simulators (new ports each time), then the sync."""
+    start, _ = await demo_window(settings, workspace)
+    with demo_simulators(start, n) as simulators:
+        return await seed_demo(settings, simulators, workspace)
 
 
 async def _conversations(database: Database) -> list[Conversation]:
@@ -24,13 +30,14 @@ async def _conversations(database: Database) -> list[Conversation]:
 
 
 async def test_seed_demo_fills_a_workspace_once(settings: Settings, database: Database) -> None:
-    first = await seed_demo(settings, "demo", 12)
-    second = await seed_demo(settings, "demo", 12)
+    first = await _seed(settings, 12)
+    second = await _seed(settings, 12)
 
     rows = await _conversations(database)
     assert len(rows) == 12
     assert (first.conversations, first.created) == (12, 12)
     assert (second.conversations, second.created) == (12, 0)
+    assert first.by_provider == second.by_provider == {"elevenlabs": 4, "retell": 4, "vapi": 4}
     assert second.api_key == first.api_key
     assert (first.key_reused, second.key_reused) == (False, True)
 
@@ -38,7 +45,7 @@ async def test_seed_demo_fills_a_workspace_once(settings: Settings, database: Da
     assert 0 < len(with_audio) == first.with_audio == second.with_audio
     store = LocalBlobStore(settings.blob_dir)
     for row in with_audio:
-        assert row.audio_key == audio_key(row.workspace_id, row.id)
+        assert row.audio_key is not None and row.audio_key.startswith(f"{row.workspace_id}/audio/{row.provider}/")
         assert await store.exists(row.audio_key)
 
     async with database.session() as session:
@@ -49,7 +56,7 @@ async def test_seed_demo_fills_a_workspace_once(settings: Settings, database: Da
 
 
 async def test_demo_conversations_fall_in_the_last_days(settings: Settings, database: Database) -> None:
-    info = await seed_demo(settings, "demo", 20)
+    info = await _seed(settings, 21)
 
     async with database.session() as session:
         created_at = as_utc((await get_workspace(session, "demo")).created_at)
@@ -61,12 +68,12 @@ async def test_demo_conversations_fall_in_the_last_days(settings: Settings, data
 
 
 async def test_a_revoked_demo_key_is_replaced(settings: Settings, database: Database) -> None:
-    first = await seed_demo(settings, "demo", 3)
+    first = await _seed(settings, 3)
     async with database.session() as session:
         subject = await authenticate(session, first.api_key)
         await revoke_key(session, await get_workspace(session, "demo"), subject.key_id)
 
-    second = await seed_demo(settings, "demo", 3)
+    second = await _seed(settings, 3)
 
     assert second.api_key != first.api_key
     assert not second.key_reused
@@ -79,8 +86,8 @@ async def test_a_revoked_demo_key_is_replaced(settings: Settings, database: Data
 
 
 async def test_each_workspace_gets_its_own_demo(settings: Settings, database: Database) -> None:
-    one = await seed_demo(settings, "one", 4)
-    two = await seed_demo(settings, "two", 4)
+    one = await _seed(settings, 4, "one")
+    two = await _seed(settings, 4, "two")
 
     assert one.workspace_id != two.workspace_id
     assert one.api_key != two.api_key

@@ -46,27 +46,35 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000, log_level: LogLevel = Log
 def demo(
     host: Host = "127.0.0.1",
     port: Port = 8000,
-    conversations: Annotated[int, typer.Option(min=0, help="How many demo conversations to generate.")] = 300,
+    conversations: Annotated[
+        int, typer.Option(min=0, help="How many conversations the three simulated accounts hold between them.")
+    ] = 300,
     workspace: Annotated[str, typer.Option("--workspace", "-w", help="The workspace to fill.")] = "demo",
     log_level: LogLevel = LogLevelName.info,
 ) -> None:
-    """Fill a workspace with generated ElevenLabs conversations (with audio), make an API key, and serve.
+    """Start the ElevenLabs, Retell and Vapi simulators, connect a workspace to them, sync, and serve.
 
     Safe to re-run on the same data directory: nothing is duplicated and the same key is handed out.
+    The simulators keep running beside the server (the connections sync again on their schedule).
     The last line of stdout is the API key.
     """
     from convhub.cli._database import load_settings, migrate
-    from convhub.demo import seed_demo
+    from convhub.demo import demo_simulators, demo_window, seed_demo
 
     settings = load_settings()
     migrate(settings)
-    with err.status(f"Generating {conversations} demo conversations in workspace '{workspace}'…"):
-        info = run(seed_demo(settings, workspace, conversations))
-    if info.created:
-        note(f"Added {info.created} conversations ({info.with_audio} with audio) to workspace '{workspace}'.")
-    else:
-        note(f"Workspace '{workspace}' already holds the {info.conversations} demo conversations.")
-    _run_server(host, port, log_level, lambda url: _banner(url, info))
+    window_start, _ = run(demo_window(settings, workspace))
+    with demo_simulators(window_start, conversations) as simulators:
+        with err.status(f"Syncing {conversations} conversations from the ElevenLabs, Retell and Vapi simulators "
+                        f"into workspace '{workspace}'…"):
+            info = run(seed_demo(settings, simulators, workspace))
+        mix = ", ".join(f"{n} {p}" for p, n in sorted(info.by_provider.items()))
+        if info.created:
+            note(f"Synced {info.created} new conversations ({mix}; {info.with_audio} with audio) "
+                 f"into workspace '{workspace}'.")
+        else:
+            note(f"Workspace '{workspace}' already holds the {info.conversations} demo conversations ({mix}).")
+        _run_server(host, port, log_level, lambda url: _banner(url, info))
 
 
 def _banner(url: str, info: DemoInfo) -> None:
@@ -74,7 +82,8 @@ def _banner(url: str, info: DemoInfo) -> None:
     lines = [
         "",
         f"convhub demo: {info.conversations} conversations in workspace '{info.workspace}' "
-        f"({info.window_start:%Y-%m-%d} to {info.window_end:%Y-%m-%d}), {info.with_audio} with audio",
+        f"({info.window_start:%Y-%m-%d} to {info.window_end:%Y-%m-%d}), {info.with_audio} with audio,",
+        "synced from simulated " + ", ".join(f"{p} ({n})" for p, n in sorted(info.by_provider.items())) + " accounts",
         "",
         f"  URL       {url}",
         f"  API docs  {url}/docs",

@@ -59,6 +59,7 @@ class SimulatorOptions:
     timeout_hold_secs: float = 30.0  # how long a "timeout" fault holds the request
     retry_after_secs: float = 1.0
     public_url: str = ""  # set by the runner: absolute links (recording URLs) point here
+    start: datetime | None = None  # the initial conversations start after this (default: span_days ago)
 
     def __post_init__(self) -> None:
         if self.conversations < 0:
@@ -115,7 +116,7 @@ class SimulatorStore:
         self.stats: Counter[str] = Counter()
         self.active = 0
         self.deleted: set[str] = set()
-        start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=options.span_days)
+        start = options.start or datetime.now(UTC).replace(microsecond=0) - timedelta(days=options.span_days)
         self._next_index = 0
         self.by_id: dict[str, dict[str, Any]] = {}
         self._ordered: list[dict[str, Any]] | None = None
