@@ -13,7 +13,9 @@ is left alone and survives in ``raw``.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +32,8 @@ from convhub.conversations.schemas import (
     Status,
     TurnIn,
 )
+from convhub.providers.base import MappingError
+from convhub.providers.phones import to_e164
 
 __all__ = ["MappingError", "conversation_from_elevenlabs"]
 
@@ -53,23 +57,10 @@ _STATUSES = {status.value: status for status in Status}
 _OUTCOMES = {outcome.value: outcome for outcome in CallSuccessful}
 _ROLES = {role.value: role for role in Role}
 _DIRECTIONS = {direction.value: direction for direction in Direction}
+_TRANSFER_TOOL = "transfer_to_number"
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # A conversation in these states has not ended yet, so it has no end time.
 _OPEN_STATUSES = frozenset({Status.initiated, Status.in_progress})
-
-
-class MappingError(ValueError):
-    """The body is not a conversation convhub can file.
-
-    ``field`` is the dotted path of the offending value (``metadata.start_time_unix_secs``,
-    ``transcript[3].role``), ``problem`` says what is wrong with it.
-    """
-
-    def __init__(self, field: str, problem: str, *, conversation_id: str | None = None) -> None:
-        self.field = field
-        self.problem = problem
-        self.conversation_id = conversation_id
-        where = f" (conversation {conversation_id})" if conversation_id else ""
-        super().__init__(f"{field}: {problem}{where}")
 
 
 def conversation_from_elevenlabs(detail: Mapping[str, Any]) -> ConversationIn:
@@ -98,6 +89,13 @@ def conversation_from_elevenlabs(detail: Mapping[str, Any]) -> ConversationIn:
       dynamic variables and everything else stay in ``raw``.
     * **user_id** — the top-level ``user_id``, falling back to
       ``conversation_initiation_client_data.user_id``.
+    * **numbers** — ``metadata.phone_call.external_number`` (the customer) and
+      ``agent_number`` in E.164 when they parse as phone numbers (SIP URIs stay as given).
+    * **transfer_to** — the destination of the last *successful* ``transfer_to_number``
+      system tool result in the transcript (E.164): the result's ``transfer_number``,
+      else the one the matching tool call asked for; a SIP URI destination whose user
+      part is a phone number counts as that number. A result marked ``is_error`` or
+      with ``status: "error"`` is not a transfer.
     * Empty strings for summary, title, termination reason and comment become ``None``.
     """
     if not isinstance(detail, Mapping):
@@ -138,8 +136,8 @@ def _map(detail: Mapping[str, Any], conversation_id: str) -> ConversationIn:
     if phone_call is not None:
         channel = "phone"
         direction = _direction(phone_call, "metadata.phone_call.direction")
-        customer_number = _opt_str(phone_call, "external_number", "metadata.phone_call.external_number")
-        agent_number = _opt_str(phone_call, "agent_number", "metadata.phone_call.agent_number")
+        customer_number = to_e164(_opt_str(phone_call, "external_number", "metadata.phone_call.external_number"))
+        agent_number = to_e164(_opt_str(phone_call, "agent_number", "metadata.phone_call.agent_number"))
     elif whatsapp is not None:
         channel = "whatsapp"
         direction = _direction(whatsapp, "metadata.whatsapp.direction")
@@ -159,6 +157,7 @@ def _map(detail: Mapping[str, Any], conversation_id: str) -> ConversationIn:
 
     cost = _opt_number(metadata, "cost", "metadata.cost")
     analysis = _opt_mapping(detail, "analysis", "analysis")
+    turns = _turns(detail.get("transcript"))
 
     return ConversationIn(
         provider=PROVIDER,
@@ -185,10 +184,11 @@ def _map(detail: Mapping[str, Any], conversation_id: str) -> ConversationIn:
         metadata={},
         evaluation_results=_evaluation_results(analysis),
         data_collection=_data_collection(analysis),
-        turns=_turns(detail.get("transcript")),
+        turns=turns,
         has_audio=_opt_bool(detail, "has_audio", "has_audio"),
         has_user_audio=_opt_bool(detail, "has_user_audio", "has_user_audio"),
         has_response_audio=_opt_bool(detail, "has_response_audio", "has_response_audio"),
+        transfer_to=_transfer_to(turns),
         raw=dict(detail),
     )
 
@@ -331,6 +331,67 @@ def _turn(turn: Mapping[str, Any], field: str) -> TurnIn:
         llm_usage=None if llm_usage is None else dict(llm_usage),
         extra={k: v for k, v in turn.items() if k not in _TURN_FIELDS and v is not None},
     )
+
+
+def _transfer_to(turns: list[TurnIn]) -> str | None:
+    """Where the call was handed over: the last successful ``transfer_to_number`` result's number."""
+    requested: dict[str, Any] = {}  # request_id -> the call's params_as_json
+    destination: str | None = None
+    for i, turn in enumerate(turns):
+        for call in turn.tool_calls:
+            if call.get("tool_name") == _TRANSFER_TOOL and isinstance(call.get("request_id"), str):
+                requested[call["request_id"]] = call.get("params_as_json")
+        for j, result in enumerate(turn.tool_results):
+            if result.get("tool_name") != _TRANSFER_TOOL or result.get("is_error") is True:
+                continue
+            field = f"transcript[{i}].tool_results[{j}]"
+            outcome = _opt_mapping(result, "result", f"{field}.result")
+            if outcome is None:  # older bodies carry the outcome only as JSON text
+                outcome = _json_object(result.get("result_value"))
+                field = f"{field}.result_value"
+            else:
+                field = f"{field}.result"
+            if outcome is None or not _transfer_succeeded(outcome, field):
+                continue
+            number = _opt_str(outcome, "transfer_number", f"{field}.transfer_number")
+            if number is None:  # e.g. Amazon Connect hand-backs name no number: use what was asked for
+                request_id = result.get("request_id")
+                params = _json_object(requested.get(request_id) if isinstance(request_id, str) else None)
+                asked = None if params is None else params.get("transfer_number")
+                number = asked if isinstance(asked, str) else None
+            destination = _destination(number) or destination
+    return destination
+
+
+def _destination(raw: str | None) -> str | None:
+    """A transfer target as E.164; a SIP URI whose user part is a phone number counts as that number."""
+    if raw is None:
+        return None
+    scheme, sep, rest = raw.strip().partition(":")
+    if sep and scheme.lower() in ("sip", "sips"):
+        number = to_e164(rest.split("@", 1)[0].split(";", 1)[0])
+        if number is not None and _E164.fullmatch(number):
+            return number
+    return to_e164(raw)
+
+
+def _transfer_succeeded(outcome: Mapping[str, Any], field: str) -> bool:
+    status = _opt_str(outcome, "status", f"{field}.status")
+    if status is not None:
+        return status == "success"
+    result_type = _opt_str(outcome, "result_type", f"{field}.result_type")
+    return result_type is not None and result_type.endswith("_success")
+
+
+def _json_object(text: Any) -> Mapping[str, Any] | None:
+    """``text`` parsed as a JSON object, or None when it is not one (free-form tool output)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, Mapping) else None
 
 
 def _multivoice_text(turn: Mapping[str, Any], field: str) -> str | None:
