@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from convhub import __version__
 from convhub.config import Settings
@@ -23,7 +24,39 @@ from convhub.kit.secretbox import SecretBox
 from convhub.storage.local import LocalBlobStore
 from convhub.sync.engine import SyncEngine
 from convhub.sync.tasks import schedule_loop
+from convhub.webhooks.intake import ConnectionCache, IntakeWriter
 from convhub.webhooks.processor import WebhookProcessor
+
+
+class RequestIdMiddleware:
+    """``x-request-id`` (the caller's, or a new one) and ``server-timing`` on every response.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware
+    costs a task group per request, which shows at webhook rates.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None) or new_id("req")
+        scope.setdefault("state", {})["request_id"] = rid
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed = (time.perf_counter() - started) * 1000
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", rid.encode("latin-1")),
+                    (b"server-timing", f"app;dur={elapsed:.1f}".encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -59,18 +92,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.secretbox = box = SecretBox(settings.resolved_secret_key)
     app.state.jobs = JobRunner()
     app.state.sync_engine = SyncEngine(app.state.db, app.state.blobs, lambda c: open_provider(c, box))
-    app.state.webhook_processor = WebhookProcessor(app.state.db, app.state.blobs, app.state.jobs)
+    app.state.webhook_processor = WebhookProcessor(
+        app.state.db, app.state.blobs, app.state.jobs, enabled=settings.process_webhooks
+    )
+    app.state.webhook_connections = ConnectionCache(app.state.db, box)
+    app.state.webhook_intake = IntakeWriter(app.state.db)
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or new_id("req")
-        request.state.request_id = rid
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["x-request-id"] = rid
-        response.headers["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-        return response
+    app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     token_ttl_secs: int = 15 * 60
     db_pool_size: int = 10
     scheduler: bool = Field(default=True, description="Run scheduled provider syncs in this process.")
+    process_webhooks: bool = Field(default=True, description="Process stored webhook events in this process.")
 
     @cached_property
     def resolved_database_url(self) -> str:

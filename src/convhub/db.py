@@ -7,6 +7,7 @@ back when it raises; services never commit.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -44,6 +45,7 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._write_lock: asyncio.Lock | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,6 +61,19 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Hold around a busy write transaction: SQLite has one writer, and a writer that finds the
+        database locked waits in sleeps of milliseconds, so this process's background writers (webhook
+        intake and processing) take turns here instead. A no-op on PostgreSQL."""
+        if not self.is_sqlite:
+            yield
+            return
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        async with self._write_lock:
+            yield
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -411,7 +411,7 @@ class _Run:
         one (a kill in between only means the page is fetched again: ingest is idempotent).
         """
         try:
-            async with self.db.session() as session:
+            async with self.db.writing(), self.db.session() as session:
                 results: list[IngestResult | None] = list(
                     await ingest_many(session, self.workspace_id, prepared.conversations)
                 )

@@ -36,12 +36,11 @@ async def receive_webhook(provider: str, connection_id: str, request: Request) -
     if len(body) > service.MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The body is larger than {service.MAX_BODY_BYTES} bytes.")
     state = request.app.state
-    async with state.db.session() as session:
-        received = await service.receive(session, state.secretbox, provider, connection_id, request.headers, body)
+    received = await service.receive(state.webhook_connections, state.webhook_intake, provider, connection_id,
+                                     request.headers, body)
     # Committed: now the processor may see it.
     content: dict[str, Any] = {"status": "duplicate" if received.duplicate else "accepted",
                                "event_type": received.event_type}
     if not received.duplicate:
-        content["event_id"] = received.event_id
         state.webhook_processor.notify()
     return JSONResponse(content, status_code=200)

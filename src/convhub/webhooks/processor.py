@@ -13,9 +13,11 @@ An event that cannot be processed is retried on the next pass up to
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -35,7 +37,8 @@ from convhub.webhooks import repository
 
 log = logging.getLogger("convhub.webhooks")
 
-BATCH = 200
+BATCH = 100
+BUSY_BATCH = 10  # while deliveries pour in: a batch holds SQLite's one writer's turn, and intake waits
 MAX_ATTEMPTS = 3
 
 
@@ -100,6 +103,7 @@ async def _process_group(
             outcome[event.id] = _failed(event, f"{exc.__class__.__name__}: {exc}")
 
     conversations: list[ConversationIn] = []
+    merged_audio: dict[str, bool] = {}  # the vendor says a recording exists: look for one that came early
     for pid, obj in merged.items():
         try:
             conv = mapper(obj)
@@ -112,9 +116,10 @@ async def _process_group(
                 outcome[event.id] = _done(status="skipped", error="unknown agent (the connection skips them)")
             continue
         conversations.append(conv)
+        merged_audio[pid] = conv.has_audio
 
     ids: dict[str, str] = {}
-    async with database.session() as session:
+    async with database.writing(), database.session() as session:
         try:
             results = await ingest_many(session, workspace_id, conversations)
         except Exception as exc:  # refused as a batch: retry these events one pass later, alone if need be
@@ -132,7 +137,8 @@ async def _process_group(
         attach = {}
         for pid, conversation_id in ids.items():
             key = audio_keys.get(pid)
-            if key is None and pid in merged and not (pid in stored and stored[pid][2]):
+            has_audio = pid in merged and merged_audio.get(pid, False)
+            if key is None and has_audio and not (pid in stored and stored[pid][2]):
                 candidate = provider_audio_key(workspace_id, provider, pid)
                 key = candidate if await blobs.exists(candidate) else None
             if key is not None:
@@ -158,21 +164,42 @@ def _failed(event: WebhookEvent, error: str) -> dict[str, Any]:
 
 
 class WebhookProcessor:
-    """Single-flight background processing: ``notify()`` after each stored event; one drain loop at a time."""
+    """Single-flight background processing: ``notify()`` after each stored event; one drain loop at a time.
 
-    def __init__(self, database: Database, blobs: BlobStore, runner: JobRunner) -> None:
+    Intake comes first: while deliveries keep arriving (one within ``busy_window``
+    seconds), the loop processes small batches and pauses ``busy_pause`` seconds after each,
+    so a burst is answered at full speed and worked through as it eases. Nothing is
+    lost meanwhile: the events are stored, and anything left when the process stops
+    is picked up at the next start.
+    """
+
+    def __init__(
+        self, database: Database, blobs: BlobStore, runner: JobRunner, *, enabled: bool = True,
+        busy_window: float = 0.05, busy_pause: float = 1.0,
+    ) -> None:
+        self.enabled = enabled  # off: events are stored and left for another process to work through
         self.database = database
         self.blobs = blobs
         self.runner = runner
+        self.busy_window = busy_window
+        self.busy_pause = busy_pause
         self._dirty = False
+        self._last_notice = 0.0
 
     def notify(self) -> None:
         self._dirty = True
+        self._last_notice = time.monotonic()
+        if not self.enabled:
+            return
         self.runner.submit("webhooks", self._drain, key="webhooks")
 
     async def _drain(self) -> None:
         while self._dirty:
             self._dirty = False
-            taken = await process_pending(self.database, self.blobs)
+            busy = time.monotonic() - self._last_notice < self.busy_window
+            limit = BUSY_BATCH if busy else BATCH
+            taken = await process_pending(self.database, self.blobs, limit=limit)
             if taken:
                 self._dirty = True  # there may be more: go round again, letting requests in between
+                if busy:
+                    await asyncio.sleep(self.busy_pause)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,16 +14,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from convhub.models import Agent, Conversation, WebhookEvent
 
 
-async def store_event(session: AsyncSession, row: dict[str, Any]) -> int | None:
-    """Insert the raw event unless its (connection, event key) is already stored; its id, or None if it was."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(WebhookEvent)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=["connection_id", "event_key"])
-        .returning(WebhookEvent.id)
+async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[bool]:
+    """Insert the raw events not stored yet (by connection and event key); per row, whether it was new.
+
+    Three statements whatever the batch size: which keys exist, one multi-row insert
+    (which still ignores a key another process stored meanwhile), done.
+    """
+    if not rows:
+        return []
+    keys = {(r["connection_id"], r["event_key"]) for r in rows}
+    stmt = select(WebhookEvent.connection_id, WebhookEvent.event_key).where(
+        WebhookEvent.connection_id.in_({c for c, _ in keys}), WebhookEvent.event_key.in_({k for _, k in keys})
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    existing = {(row[0], row[1]) for row in await session.execute(stmt)}
+    new: list[bool] = []
+    fresh: list[dict[str, Any]] = []
+    for row in rows:
+        key = (row["connection_id"], row["event_key"])
+        is_new = key not in existing
+        new.append(is_new)
+        if is_new:
+            existing.add(key)  # the same event twice in one batch: the second is a redelivery
+            fresh.append(row)
+    if fresh:
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(WebhookEvent).on_conflict_do_nothing(index_elements=["connection_id", "event_key"]), fresh
+        )
+    return new
 
 
 async def pending_events(session: AsyncSession, limit: int, max_attempts: int) -> list[WebhookEvent]:
@@ -37,8 +55,19 @@ async def pending_events(session: AsyncSession, limit: int, max_attempts: int) -
 
 
 async def mark_events(session: AsyncSession, updates: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Each event's new status fields, grouped so that rows with the same fields go in one executemany."""
+    table = cast(Table, WebhookEvent.__table__)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for event_id, values in updates:
-        await session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(**values))
+        row = {"event_id": event_id, **{f"new_{name}": value for name, value in values.items()}}
+        groups.setdefault(tuple(sorted(values)), []).append(row)
+    for fields, rows in groups.items():
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("event_id"))
+            .values({name: bindparam(f"new_{name}") for name in fields})
+        )
+        await session.execute(stmt, rows)
 
 
 async def stored_conversations(

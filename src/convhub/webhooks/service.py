@@ -10,34 +10,27 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers
 
-from convhub.connections.repository import get_unscoped
 from convhub.errors import BadRequest, NotFound, Unauthorized
-from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import utcnow
 from convhub.providers.base import WebhookRejected
 from convhub.providers.registry import PROVIDER_NAMES, webhooks_module
-from convhub.webhooks import repository
+from convhub.webhooks.intake import ConnectionCache, IntakeWriter
 
 MAX_BODY_BYTES = 50 * 1024 * 1024  # post-call audio arrives base64-encoded in the body
 
 
 @dataclass(frozen=True)
 class Received:
-    event_id: int | None  # None: a redelivery of an event already stored
+    duplicate: bool  # a redelivery of an event already stored: no second effect
     event_type: str
     workspace_id: str
 
-    @property
-    def duplicate(self) -> bool:
-        return self.event_id is None
-
 
 async def receive(
-    session: AsyncSession,
-    box: SecretBox,
+    connections: ConnectionCache,
+    writer: IntakeWriter,
     provider: str,
     connection_id: str,
     headers: Headers,
@@ -47,15 +40,14 @@ async def receive(
 ) -> Received:
     if provider not in PROVIDER_NAMES:
         raise NotFound(f"Unknown provider {provider!r}; webhooks are taken for {', '.join(PROVIDER_NAMES)}.")
-    connection = await get_unscoped(session, connection_id)
+    connection = await connections.get(connection_id)
     if connection is None or connection.provider != provider:
         raise NotFound(f"No {provider} connection {connection_id!r}: check the webhook URL.")
     module = webhooks_module(provider)
-    secret = box.decrypt(connection.webhook_secret_encrypted) if connection.webhook_secret_encrypted else None
     try:
         module.verify(
-            headers, body, api_key=box.decrypt(connection.api_key_encrypted), secret=secret,
-            options=connection.webhook_options or {}, now=time.time() if now is None else now,
+            headers, body, api_key=connection.api_key, secret=connection.webhook_secret,
+            options=connection.webhook_options, now=time.time() if now is None else now,
         )
     except WebhookRejected as exc:
         raise Unauthorized(f"Webhook rejected: {exc.message}") from exc
@@ -63,8 +55,7 @@ async def receive(
         event = module.parse(body)
     except WebhookRejected as exc:
         raise BadRequest(f"Webhook body not understood: {exc.message}") from exc
-    event_id = await repository.store_event(
-        session,
+    stored = await writer.store(
         {
             "workspace_id": connection.workspace_id,
             "connection_id": connection.id,
@@ -78,4 +69,4 @@ async def receive(
             "received_at": utcnow(),
         },
     )
-    return Received(event_id=event_id, event_type=event.event_type, workspace_id=connection.workspace_id)
+    return Received(duplicate=not stored, event_type=event.event_type, workspace_id=connection.workspace_id)

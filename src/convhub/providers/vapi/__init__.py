@@ -1,0 +1,1 @@
+"""Vapi: the ``/call`` API client, the Call → ``ConversationIn`` mapper and server-message webhooks."""
