@@ -10,7 +10,6 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import phonenumbers
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator, model_validator
@@ -33,6 +32,7 @@ from convhub.conversations.schemas import (
 from convhub.errors import NotFound, Unprocessable, error_responses
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.time import as_utc, from_unix
+from convhub.providers.phones import to_e164
 from convhub.storage.base import BlobStore
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
@@ -146,7 +146,7 @@ class ListParams(BaseModel):
             direction=self.direction.value if self.direction else None,
             entity_type=self.entity_type.value if self.entity_type else None,
             user_id=self.user_id,
-            customer_number=_e164(self.customer) if self.customer is not None else None,
+            customer_number=(to_e164(self.customer) or self.customer) if self.customer is not None else None,
             started_after=self.started_after,
             started_before=self.started_before,
             duration_min=self.duration_min,
@@ -159,15 +159,6 @@ class ListParams(BaseModel):
             metadata=[(key, value) for key, _, value in (p.partition("=") for p in self.metadata)],
             search=self.q,
         )
-
-
-def _e164(number: str) -> str:
-    """Stored numbers are E.164; a number that does not parse is compared as given."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return number
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
 def _cursors(request: Request) -> CursorCodec:

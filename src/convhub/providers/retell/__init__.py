@@ -1,0 +1,1 @@
+"""Retell: the list-calls/get-call API client, the call → ``ConversationIn`` mapper and signed webhooks."""
