@@ -97,7 +97,8 @@ class FakeProvider:
         return None
 
 
-async def add_connection(database: Database, workspace_id: str, *, unknown_agents: str = "create") -> str:
+async def add_connection(database: Database, workspace_id: str, *, unknown_agents: str = "create",
+                         sync_interval_secs: int | None = None) -> str:
     """A connection row as the engine needs it (the fake provider ignores its credentials)."""
     connection_id = new_id("pcon")
     async with database.session() as session:
@@ -105,6 +106,7 @@ async def add_connection(database: Database, workspace_id: str, *, unknown_agent
             id=connection_id, workspace_id=workspace_id, provider="elevenlabs", name="fake",
             api_key_encrypted=hash_secret("unused"), api_key_hint="used", webhook_options={},
             unknown_agents=unknown_agents, max_concurrency=4, sync_state={}, created_at=utcnow(),
+            sync_interval_secs=sync_interval_secs,
             updated_at=utcnow(),
         ))
     return connection_id

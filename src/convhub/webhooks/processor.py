@@ -38,7 +38,7 @@ from convhub.webhooks import repository
 log = logging.getLogger("convhub.webhooks")
 
 BATCH = 100
-BUSY_BATCH = 10  # while deliveries pour in: a batch holds SQLite's one writer's turn, and intake waits
+BUSY_BATCH = 20  # while deliveries pour in: a batch holds SQLite's one writer's turn, and intake waits
 MAX_ATTEMPTS = 3
 
 
@@ -167,22 +167,24 @@ class WebhookProcessor:
     """Single-flight background processing: ``notify()`` after each stored event; one drain loop at a time.
 
     Intake comes first: while deliveries keep arriving (one within ``busy_window``
-    seconds), the loop processes small batches and pauses ``busy_pause`` seconds after each,
-    so a burst is answered at full speed and worked through as it eases. Nothing is
-    lost meanwhile: the events are stored, and anything left when the process stops
-    is picked up at the next start.
+    seconds), the loop works in small batches and, after each, rests ``busy_share``
+    times as long as the batch took, so processing gets about a third of the
+    process and answering deliveries the rest. A burst is answered at full speed
+    and its backlog worked through as it eases; a steady flow is processed as it
+    comes. Nothing is lost meanwhile: the events are stored, and anything left
+    when the process stops is picked up at the next start.
     """
 
     def __init__(
         self, database: Database, blobs: BlobStore, runner: JobRunner, *, enabled: bool = True,
-        busy_window: float = 0.05, busy_pause: float = 1.0,
+        busy_window: float = 1.0, busy_share: float = 2.0,
     ) -> None:
         self.enabled = enabled  # off: events are stored and left for another process to work through
         self.database = database
         self.blobs = blobs
         self.runner = runner
         self.busy_window = busy_window
-        self.busy_pause = busy_pause
+        self.busy_share = busy_share
         self._dirty = False
         self._last_notice = 0.0
 
@@ -198,8 +200,9 @@ class WebhookProcessor:
             self._dirty = False
             busy = time.monotonic() - self._last_notice < self.busy_window
             limit = BUSY_BATCH if busy else BATCH
+            started = time.monotonic()
             taken = await process_pending(self.database, self.blobs, limit=limit)
             if taken:
                 self._dirty = True  # there may be more: go round again, letting requests in between
-                if busy:
-                    await asyncio.sleep(self.busy_pause)
+                if busy and taken >= limit:
+                    await asyncio.sleep(self.busy_share * (time.monotonic() - started))
