@@ -366,13 +366,14 @@ def test_transient_assistant_name_is_used() -> None:
     assert conversation_from_vapi(call).agent.name == "After-hours line"
 
 
-def test_call_without_an_agent_is_a_mapping_error() -> None:
-    call = ended_call(assistant={"name": "transient"})
+def test_a_transient_assistant_call_is_filed_under_its_name() -> None:
+    call = ended_call(assistant={"name": "After-hours line"})
     del call["assistantId"]
-    with pytest.raises(MappingError) as caught:
-        conversation_from_vapi(call)
-    assert caught.value.field == "assistantId"
-    assert caught.value.conversation_id == call["id"]
+    agent = conversation_from_vapi(call).agent
+    assert agent.provider_agent_id == "transient:After-hours line"
+    assert agent.name == "After-hours line"
+    del call["assistant"]
+    assert conversation_from_vapi(call).agent.provider_agent_id == "transient:unnamed"
 
 
 # ----------------------------------------------------------------------- transfers and audio

@@ -109,9 +109,9 @@ _MESSAGE_FIELDS = frozenset({"role", "message", "secondsFromStart", "toolCalls",
 def conversation_from_vapi(detail: Mapping[str, Any]) -> ConversationIn:
     """Map one Vapi ``Call`` object onto ``ConversationIn``.
 
-    Required: ``id``, ``status``, ``createdAt`` and an agent id (``assistantId``, else
-    ``squadId``, else ``workflowId``; a call on a transient assistant has none and is a
-    :class:`MappingError`, since convhub files every conversation under an agent).
+    Required: ``id``, ``status`` and ``createdAt``. The agent is ``assistantId``, else
+    ``squadId``, else ``workflowId``; a call on a transient assistant names none and is
+    filed under ``transient:<assistant name>`` (convhub files every conversation under an agent).
 
     Decisions worth knowing:
 
@@ -178,6 +178,9 @@ def call_created_at(detail: Mapping[str, Any]) -> datetime:
     return parse_timestamp(detail.get("createdAt"), "createdAt")
 
 
+TRANSIENT_AGENT_PREFIX = "transient:"
+
+
 def call_agent(detail: Mapping[str, Any]) -> AgentRef:
     """The assistant (or squad, or workflow) that took the call, with its name when the call says it."""
     agent_id = (
@@ -185,12 +188,15 @@ def call_agent(detail: Mapping[str, Any]) -> AgentRef:
         or _opt_str(detail, "squadId", "squadId")
         or _opt_str(detail, "workflowId", "workflowId")
     )
-    if not agent_id:
-        raise MappingError("assistantId", "missing (the call names no assistantId, squadId or workflowId)")
     name = None
     assistant = _opt_mapping(detail, "assistant", "assistant")
     if assistant is not None:
         name = _opt_text(assistant, "name", "assistant.name")
+    if not agent_id:
+        # A transient assistant (defined inline in the call) has no id: its calls gather under one
+        # agent per assistant name, so they are filed, not failed run after run.
+        agent_id = TRANSIENT_AGENT_PREFIX + (name or "unnamed")
+        return AgentRef(provider_agent_id=agent_id[:200], name=name or "Transient assistant")
     if name is None:
         name = _assistant_name_from_messages(detail, agent_id)
     return AgentRef(provider_agent_id=agent_id, name=name)
