@@ -317,7 +317,8 @@ async def main() -> None:
                 faults["second_run"] = again["counts"]
             faults["simulator"] = {k: v for k, v in stats(sim).items() if k.startswith("fault") or k == "rate_limited"}
         total, distinct = await stored_count(database)
-        faults.update(conversations=n, stored=total, distinct=distinct, exactly_once=total == distinct == n)
+        faults.update(conversations=n, rate=args.fault_rate, stored=total, distinct=distinct,
+                      exactly_once=total == distinct == n)
         await database.dispose()
         result["faults"] = faults
         log(f"  {faults}")
@@ -340,7 +341,8 @@ def record(r: dict[str, Any]) -> None:
         f"{full.get('secs', '-')} s / floor {full.get('floor_secs', '-')} s (x{full.get('vs_floor', '-')}) | "
         f"x{serial.get('speedup_vs_full_rate', '-')} | "
         f"{resync.get('detail_requests', '-')} detail req, {resync.get('secs', '-')} s | "
-        f"{faults.get('conversations', '-')} at {int(100 * 0.1)}%: exactly once = {faults.get('exactly_once', '-')} | "
+        f"{faults.get('conversations', '-')} at {round(100 * faults.get('rate', 0))}%: "
+        f"exactly once = {faults.get('exactly_once', '-')} | "
         f"{hooks.get('per_sec', '-')}/s for {hooks.get('secs', '-')} s, stored {hooks.get('stored', '-')} of "
         f"{hooks.get('sent', '-')}; all processed {hooks.get('drain_secs', '-')} s later |"
     )
