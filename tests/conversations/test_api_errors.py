@@ -156,3 +156,9 @@ async def test_unknown_routes_and_methods_are_clean_4xx(authed: httpx.AsyncClien
     assert (await authed.put(f"{LIST}/conv_x", json={})).status_code == 405
     assert (await authed.post(f"{LIST}/conv_x/audio")).status_code == 405
     await _expect(await authed.get(f"{LIST}/a/b/c"), 404, "no such endpoint")
+
+
+async def test_native_list_refuses_unknown_parameters(authed: httpx.AsyncClient) -> None:
+    response = await authed.get("/v1/conversations", params={"page_size": 5})
+    assert response.status_code == 422
+    assert any(item["loc"][-1] == "page_size" for item in response.json()["detail"])

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from convhub.auth.dependencies import ReadSubject, Session, WriteSubject
 from convhub.conversations import service
@@ -82,7 +82,14 @@ ConversationId = Annotated[
 
 
 class ListParams(BaseModel):
-    """Query parameters of ``GET /v1/conversations``; every filter given must match."""
+    """Query parameters of ``GET /v1/conversations``; every filter given must match.
+
+    Unknown parameters are refused (422), as in the ElevenLabs dialect: a misspelt
+    filter (``page_size`` for ``limit``, ``agent`` for ``agent_id``) would otherwise
+    silently return more than the caller asked for.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     agent_id: list[Text] = Field(
         default_factory=list,
