@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from convhub.kit.time import utcnow
 from convhub.models.base import Base, Timestamped
 
 
@@ -22,3 +24,16 @@ class Agent(Timestamped, Base):
     backend: Mapped[str | None] = mapped_column(String(20))
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     public: Mapped[bool] = mapped_column(default=False)
+
+
+class AgentDocument(Base):
+    """A text or markdown document a ``knowledge`` agent answers from."""
+
+    __tablename__ = "agent_documents"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(40), index=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -64,6 +64,9 @@ class Conversation(Timestamped, Base):
     transferred_from_id: Mapped[str | None] = mapped_column(String(40))
     transfer_to: Mapped[str | None] = mapped_column(String(40))  # E.164 the call was handed to, if it was
     archived: Mapped[bool] = mapped_column(default=False)
+    last_activity_at: Mapped[datetime | None]  # chats: the last message either way (the inactivity job reads it)
+    taken_over_by: Mapped[str | None] = mapped_column(String(60))  # the operator (api key id) holding it, if any
+    taken_over_at: Mapped[datetime | None]
     content_hash: Mapped[str] = mapped_column(String(64))
     source_updated_at: Mapped[datetime | None]
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -83,6 +86,7 @@ class Turn(Base):
     tool_calls: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     tool_results: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     feedback: Mapped[str | None] = mapped_column(String(10))
+    feedback_comment: Mapped[str | None] = mapped_column(Text)  # a rated message's written feedback
     rating: Mapped[int | None]
     interrupted: Mapped[bool] = mapped_column(default=False)
     source_medium: Mapped[str | None] = mapped_column(String(10))

@@ -1,0 +1,1 @@
+"""Reply backends: ``knowledge`` (embedded retrieval, no model) and ``openai`` (any compatible endpoint)."""
