@@ -55,7 +55,7 @@ async def events_stored(database: Database) -> int:
 
 
 async def conversation(authed: httpx.AsyncClient, provider_id: str) -> dict[str, Any]:
-    page = (await authed.get("/v1/conversations", params={"page_size": 100})).json()
+    page = (await authed.get("/v1/conversations", params={"limit": 100})).json()
     matches = [c for c in page["data"] if c["provider_conversation_id"] == provider_id]
     assert len(matches) == 1, page
     detail: dict[str, Any] = (await authed.get(f"/v1/conversations/{matches[0]['id']}")).json()
