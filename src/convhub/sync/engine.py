@@ -27,13 +27,14 @@ counted as ``failed`` and retried first by the next run.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,9 +62,18 @@ COUNT_KEYS = ("fetched", "created", "updated", "unchanged", "skipped_unknown_age
 FINAL_STATUSES = frozenset({Status.done, Status.failed})
 MAX_RUN_ERRORS = 100
 HOST = socket.gethostname()
+log = logging.getLogger("convhub.sync")
 
 ProviderFactory = Callable[[ProviderConnection], Provider]
 ProgressCallback = Callable[[SyncRun], Awaitable[None] | None]
+
+
+class EventPublisher(Protocol):
+    """The live event bus's publish (``app.state.events.publish``): sync progress goes out on it."""
+
+    def __call__(
+        self, workspace_id: str, type: str, data: dict[str, Any], *, conversation_id: str | None = None
+    ) -> Awaitable[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -153,11 +163,13 @@ class SyncEngine:
         provider_factory: ProviderFactory,
         *,
         settings: SyncSettings | None = None,
+        publish: EventPublisher | None = None,
     ) -> None:
         self.database = database
         self.blobs = blobs
         self.provider_factory = provider_factory
         self.settings = settings or SyncSettings()
+        self.publish = publish  # set by the app once its event bus exists
 
     async def execute(self, workspace_id: str, run_id: str, *, on_progress: ProgressCallback | None = None) -> SyncRun:
         return await _Run(self, workspace_id, run_id, on_progress).execute()
@@ -235,7 +247,7 @@ class _Run:
         return int(getattr(http, "requests", 0))
 
     async def _progress(self, run: SyncRun | None = None) -> None:
-        if self.on_progress is None:
+        if self.on_progress is None and self.engine.publish is None:
             return
         if run is None:
             run = SyncRun(
@@ -243,9 +255,17 @@ class _Run:
                 mode=self.run.mode, status="running", trigger=self.run.trigger, counts=dict(self.counts),
                 errors=list(self.errors), pages=self.pages, requests=self._requests(), started_at=self.run.started_at,
             )
-        result = self.on_progress(run)
-        if result is not None:
-            await result
+        if self.engine.publish is not None:
+            data = {"run_id": run.id, "connection_id": run.connection_id, "status": run.status, "mode": run.mode,
+                    "counts": dict(run.counts), "pages": run.pages}
+            try:
+                await self.engine.publish(self.workspace_id, "sync.progress", data)
+            except Exception:  # live monitoring is best effort; the run's own record is the truth
+                log.warning("could not publish sync progress", exc_info=True)
+        if self.on_progress is not None:
+            result = self.on_progress(run)
+            if result is not None:
+                await result
 
     async def _pass(self) -> None:
         settings = self.engine.settings
