@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from convhub import __version__
-from convhub.cli import db, keys, providers, sync
+from convhub.cli import agents, db, keys, providers, sync
 from convhub.cli.imports import import_command
 from convhub.cli.server import demo, serve
 from convhub.cli.simulate import simulate
@@ -27,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(agents.app, name="agents")
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(providers.app, name="providers")
