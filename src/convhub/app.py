@@ -13,6 +13,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from convhub import __version__
+from convhub.agents.backends.openai import aclose_shared_client
 from convhub.config import Settings
 from convhub.connections.service import open_provider
 from convhub.db import Database
@@ -21,6 +22,9 @@ from convhub.jobs.runner import JobRunner
 from convhub.kit.ids import new_id
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.secretbox import SecretBox
+from convhub.live.bus import build_bus
+from convhub.messages.replies import settle as settle_replies
+from convhub.messages.tasks import inactivity_loop
 from convhub.storage.local import LocalBlobStore
 from convhub.sync.engine import SyncEngine
 from convhub.sync.tasks import schedule_loop
@@ -64,6 +68,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await app.state.events.start()  # before any work that publishes
         # Work a previous process left (webhook events stored but not processed) is picked up now;
         # the schedule queues syncs of connections that have one.
         app.state.webhook_processor.notify()
@@ -71,10 +76,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             asyncio.create_task(schedule_loop(app.state.db, app.state.jobs, app.state.sync_engine))
             if settings.scheduler else None
         )
+        idle_chats = (
+            asyncio.create_task(inactivity_loop(app.state.db, app.state, settings.chat_inactivity_minutes))
+            if settings.scheduler else None
+        )
         yield
         if schedule is not None:
             schedule.cancel()
+        if idle_chats is not None:
+            idle_chats.cancel()
+        await settle_replies(grace=5.0)  # a reply cut off by a last disconnect is still being stored
         await app.state.jobs.shutdown()
+        await app.state.events.close()  # after the jobs, which may still publish
+        await aclose_shared_client()
         if database is None:
             await app.state.db.dispose()
 
@@ -91,7 +105,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.cursors = CursorCodec(settings.resolved_secret_key)
     app.state.secretbox = box = SecretBox(settings.resolved_secret_key)
     app.state.jobs = JobRunner()
-    app.state.sync_engine = SyncEngine(app.state.db, app.state.blobs, lambda c: open_provider(c, box))
+    app.state.events = build_bus(settings)
+    app.state.sync_engine = SyncEngine(
+        app.state.db, app.state.blobs, lambda c: open_provider(c, box), publish=app.state.events.publish
+    )
     app.state.webhook_processor = WebhookProcessor(
         app.state.db, app.state.blobs, app.state.jobs, enabled=settings.process_webhooks
     )
@@ -115,9 +132,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return JSONResponse(body, status_code=503)
         return {"status": "ready"}
 
+    from convhub.agents.endpoints import router as agents_router
     from convhub.connections.endpoints import router as connections_router
     from convhub.conversations.endpoints import router as conversations_router
     from convhub.elevenlabs_api.endpoints import router as elevenlabs_router
+    from convhub.live.endpoints import router as live_router
+    from convhub.messages.endpoints import router as messages_router
     from convhub.sync.endpoints import router as sync_router
     from convhub.webhooks.endpoints import router as webhooks_router
 
@@ -126,4 +146,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(connections_router)
     app.include_router(sync_router)
     app.include_router(webhooks_router)
+    app.include_router(live_router)
+    app.include_router(agents_router)
+    app.include_router(messages_router)
     return app

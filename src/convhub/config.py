@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     scheduler: bool = Field(default=True, description="Run scheduled provider syncs in this process.")
     process_webhooks: bool = Field(default=True, description="Process stored webhook events in this process.")
+    chat_inactivity_minutes: int = Field(
+        default=30, ge=1, description="Chats with no message for this long are ended by the scheduler."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db; when set, live events go through Redis so every process shares them.",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

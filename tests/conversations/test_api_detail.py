@@ -170,7 +170,9 @@ async def test_openapi_documents_every_endpoint_and_its_errors(client: httpx.Asy
         f"{LIST}/{{id}}/audio": {"get": {"200", "401", "403", "404", "422"}},
     }
     for path, methods in expected.items():
-        assert set(paths[path]) == set(methods), path
+        # The chat endpoints share some paths (POST /v1/conversations); their own test covers them.
+        mine = {m for m, op in paths[path].items() if op.get("tags") == ["conversations"]}
+        assert mine == set(methods), path
         for method, codes in methods.items():
             operation = paths[path][method]
             assert set(operation["responses"]) == codes, (path, method)

@@ -13,6 +13,7 @@ import typer
 
 from convhub import __version__
 from convhub.cli import agents, db, keys, providers, sync
+from convhub.cli.chat import chat
 from convhub.cli.imports import import_command
 from convhub.cli.server import demo, serve
 from convhub.cli.simulate import simulate
@@ -36,6 +37,7 @@ app.command("import")(import_command)
 app.command("serve")(serve)
 app.command("demo")(demo)
 app.command("simulate")(simulate)
+app.command("chat")(chat)
 
 
 def _version(value: bool) -> None:

@@ -6,9 +6,15 @@
         for conversation in client.conversations.list(call_successful="success"):
             print(conversation.id, conversation.duration_secs)
 
+        chat = client.conversations.create(agent_id)
+        with client.messages.stream(chat.id, "Hello!") as reply:
+            for delta in reply:
+                print(delta.content, end="", flush=True)
+
 Needs only httpx and pydantic; it never imports the server.
 """
 
+from ._agents import AgentFields, Agents, AsyncAgents, DocumentSource
 from ._client import AsyncClient, Client
 from ._errors import (
     APIConnectionError,
@@ -24,21 +30,46 @@ from ._errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from ._events import AsyncEvents, AsyncEventStream, Events, EventStream
+from ._messages import AsyncMessages, AsyncMessageStream, Messages, MessageStream
 from ._pagination import AsyncPage, AsyncPaginator, SyncPage
 from ._resources import AsyncConversations, ConversationFilters, Conversations
-from .types import Conversation, ConversationDetail, DataCollection, EvaluationResult, Feedback, Turn
+from .types import (
+    Agent,
+    ChatConversation,
+    Conversation,
+    ConversationDetail,
+    DataCollection,
+    Document,
+    EvaluationResult,
+    Event,
+    Feedback,
+    Message,
+    MessageDelta,
+    StreamDone,
+    Turn,
+)
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "Agent",
+    "AgentFields",
+    "Agents",
+    "AsyncAgents",
     "AsyncClient",
     "AsyncConversations",
+    "AsyncEventStream",
+    "AsyncEvents",
+    "AsyncMessageStream",
+    "AsyncMessages",
     "AsyncPage",
     "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
+    "ChatConversation",
     "Client",
     "ConflictError",
     "Conversation",
@@ -46,12 +77,22 @@ __all__ = [
     "ConversationFilters",
     "Conversations",
     "DataCollection",
+    "Document",
+    "DocumentSource",
     "EvaluationResult",
+    "Event",
+    "EventStream",
+    "Events",
     "Feedback",
     "InternalServerError",
+    "Message",
+    "MessageDelta",
+    "MessageStream",
+    "Messages",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "StreamDone",
     "SyncPage",
     "Turn",
     "UnprocessableEntityError",

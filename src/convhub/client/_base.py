@@ -31,6 +31,8 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree
     USER_AGENT = "convhub-python"
 
 Params = Sequence[tuple[str, str]]
+# Multipart uploads: (field name, (file name, content, content type)); bytes, so a retry can send them again.
+Files = Sequence[tuple[str, tuple[str, bytes, str]]]
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 
 
@@ -75,12 +77,14 @@ class BaseClient(Generic[_HttpT]):
         params: Params | None = None,
         json: object | None = None,
         headers: Mapping[str, str] | None = None,
+        files: Files | None = None,
     ) -> httpx.Request:
         return self._http.build_request(
             method,
             self.base_url + path,
             params=list(params) if params else None,
             json=json,
+            files=list(files) if files else None,
             headers={
                 "Authorization": f"Bearer {self.api_key}",
                 "Accept": "application/json",
@@ -161,13 +165,15 @@ class SyncAPIClient(BaseClient[httpx.Client]):
         params: Params | None = None,
         json: object | None = None,
         headers: Mapping[str, str] | None = None,
+        files: Files | None = None,
         stream: bool = False,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response or raise an ``APIError``.
 
-        With ``stream=True`` the body is left unread and the caller must close the response.
+        With ``stream=True`` the body is left unread and the caller must close the response; only
+        getting that response is retried, never a stream that breaks later.
         """
-        request = self._build_request(method, path, params=params, json=json, headers=headers)
+        request = self._build_request(method, path, params=params, json=json, headers=headers, files=files)
         retries_taken = 0
         while True:
             try:
@@ -222,13 +228,15 @@ class AsyncAPIClient(BaseClient[httpx.AsyncClient]):
         params: Params | None = None,
         json: object | None = None,
         headers: Mapping[str, str] | None = None,
+        files: Files | None = None,
         stream: bool = False,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response or raise an ``APIError``.
 
-        With ``stream=True`` the body is left unread and the caller must close the response.
+        With ``stream=True`` the body is left unread and the caller must close the response; only
+        getting that response is retried, never a stream that breaks later.
         """
-        request = self._build_request(method, path, params=params, json=json, headers=headers)
+        request = self._build_request(method, path, params=params, json=json, headers=headers, files=files)
         retries_taken = 0
         while True:
             try:

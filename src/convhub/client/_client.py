@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import httpx
 
+from ._agents import Agents, AsyncAgents
 from ._base import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncAPIClient, SyncAPIClient
+from ._events import AsyncEvents, Events
+from ._messages import AsyncMessages, Messages
 from ._resources import AsyncConversations, Conversations
 
 __all__ = ["AsyncClient", "Client"]
@@ -20,7 +23,10 @@ class Client(SyncAPIClient):
     yours to close.
     """
 
+    agents: Agents
     conversations: Conversations
+    events: Events
+    messages: Messages
 
     def __init__(
         self,
@@ -37,13 +43,19 @@ class Client(SyncAPIClient):
             max_retries=max_retries,
             http_client=http_client,
         )
+        self.agents = Agents(self)
         self.conversations = Conversations(self)
+        self.events = Events(self)
+        self.messages = Messages(self)
 
 
 class AsyncClient(AsyncAPIClient):
     """Asynchronous convhub client; the same interface as ``Client``, awaited."""
 
+    agents: AsyncAgents
     conversations: AsyncConversations
+    events: AsyncEvents
+    messages: AsyncMessages
 
     def __init__(
         self,
@@ -60,4 +72,7 @@ class AsyncClient(AsyncAPIClient):
             max_retries=max_retries,
             http_client=http_client,
         )
+        self.agents = AsyncAgents(self)
         self.conversations = AsyncConversations(self)
+        self.events = AsyncEvents(self)
+        self.messages = AsyncMessages(self)

@@ -19,7 +19,16 @@ from pydantic import BaseModel
 
 from ._base import AsyncAPIClient, Params, SyncAPIClient, query
 from ._pagination import AsyncPage, AsyncPaginator, SyncPage
-from .types import CallSuccessful, Conversation, ConversationDetail, FeedbackValue, Turn, _Model
+from .types import (
+    CallSuccessful,
+    ChatConversation,
+    Conversation,
+    ConversationDetail,
+    EntityType,
+    FeedbackValue,
+    Turn,
+    _Model,
+)
 
 __all__ = ["AsyncConversations", "ConversationFilters", "Conversations"]
 
@@ -88,6 +97,17 @@ def _feedback_path(conversation_id: str) -> str:
     return f"/v1/convai/conversations/{quote(conversation_id, safe='')}/feedback"
 
 
+def _create_body(
+    agent_id: str, entity_type: EntityType, metadata: Mapping[str, Any] | None, title: str | None, user_id: str | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"agent_id": agent_id, "entity_type": entity_type, "metadata": dict(metadata or {})}
+    if title is not None:
+        body["title"] = title
+    if user_id is not None:
+        body["user_id"] = user_id
+    return body
+
+
 def _with_cursor(params: Params, cursor: str) -> list[tuple[str, str]]:
     return [(k, v) for k, v in params if k != "cursor"] + [("cursor", cursor)]
 
@@ -122,6 +142,41 @@ class Conversations:
 
     def get(self, conversation_id: str) -> ConversationDetail:
         return _parse(ConversationDetail, self._client.request("GET", _conversation_path(conversation_id)))
+
+    def create(
+        self,
+        agent_id: str,
+        *,
+        entity_type: EntityType = "USER",
+        metadata: Mapping[str, Any] | None = None,
+        title: str | None = None,
+        user_id: str | None = None,
+    ) -> ChatConversation:
+        """Start a chat with one of convhub's own agents."""
+        body = _create_body(agent_id, entity_type, metadata, title, user_id)
+        return _parse(ChatConversation, self._client.request("POST", _LIST, json=body))
+
+    def end(self, conversation_id: str, *, rating: int | None = None, feedback: str | None = None) -> ChatConversation:
+        """End a chat, with the user's overall rating (1-5) and comment when given."""
+        body = {"rating": rating, "feedback": feedback}
+        return _parse(
+            ChatConversation, self._client.request("POST", _conversation_path(conversation_id, "/end"), json=body)
+        )
+
+    def archive(self, conversation_id: str) -> ChatConversation:
+        """Archive a finished conversation (``ConflictError`` while it is under way)."""
+        response = self._client.request("POST", _conversation_path(conversation_id, "/archive"))
+        return _parse(ChatConversation, response)
+
+    def takeover(self, conversation_id: str) -> ChatConversation:
+        """Become the chat's operator: the agent stops replying; answer with ``role="human_operator"``."""
+        response = self._client.request("POST", _conversation_path(conversation_id, "/takeover"))
+        return _parse(ChatConversation, response)
+
+    def release(self, conversation_id: str) -> ChatConversation:
+        """Hand the chat back to the agent."""
+        response = self._client.request("POST", _conversation_path(conversation_id, "/release"))
+        return _parse(ChatConversation, response)
 
     def transcript(self, conversation_id: str) -> builtins.list[Turn]:
         response = self._client.request("GET", _conversation_path(conversation_id, "/transcript"))
@@ -192,6 +247,42 @@ class AsyncConversations:
     async def get(self, conversation_id: str) -> ConversationDetail:
         response = await self._client.request("GET", _conversation_path(conversation_id))
         return _parse(ConversationDetail, response)
+
+    async def create(
+        self,
+        agent_id: str,
+        *,
+        entity_type: EntityType = "USER",
+        metadata: Mapping[str, Any] | None = None,
+        title: str | None = None,
+        user_id: str | None = None,
+    ) -> ChatConversation:
+        """Start a chat with one of convhub's own agents."""
+        body = _create_body(agent_id, entity_type, metadata, title, user_id)
+        return _parse(ChatConversation, await self._client.request("POST", _LIST, json=body))
+
+    async def end(
+        self, conversation_id: str, *, rating: int | None = None, feedback: str | None = None
+    ) -> ChatConversation:
+        """End a chat, with the user's overall rating (1-5) and comment when given."""
+        body = {"rating": rating, "feedback": feedback}
+        response = await self._client.request("POST", _conversation_path(conversation_id, "/end"), json=body)
+        return _parse(ChatConversation, response)
+
+    async def archive(self, conversation_id: str) -> ChatConversation:
+        """Archive a finished conversation (``ConflictError`` while it is under way)."""
+        response = await self._client.request("POST", _conversation_path(conversation_id, "/archive"))
+        return _parse(ChatConversation, response)
+
+    async def takeover(self, conversation_id: str) -> ChatConversation:
+        """Become the chat's operator: the agent stops replying; answer with ``role="human_operator"``."""
+        response = await self._client.request("POST", _conversation_path(conversation_id, "/takeover"))
+        return _parse(ChatConversation, response)
+
+    async def release(self, conversation_id: str) -> ChatConversation:
+        """Hand the chat back to the agent."""
+        response = await self._client.request("POST", _conversation_path(conversation_id, "/release"))
+        return _parse(ChatConversation, response)
 
     async def transcript(self, conversation_id: str) -> builtins.list[Turn]:
         response = await self._client.request("GET", _conversation_path(conversation_id, "/transcript"))

@@ -14,18 +14,27 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "Agent",
     "CallSuccessful",
+    "ChatConversation",
     "Conversation",
     "ConversationDetail",
     "DataCollection",
+    "Document",
+    "EntityType",
     "EvaluationResult",
+    "Event",
     "Feedback",
     "FeedbackValue",
+    "Message",
+    "MessageDelta",
+    "StreamDone",
     "Turn",
 ]
 
 CallSuccessful = Literal["success", "failure", "unknown"]
 FeedbackValue = Literal["like", "dislike"]
+EntityType = Literal["USER", "LEAD"]
 
 
 class _Model(BaseModel):
@@ -105,3 +114,77 @@ class ConversationDetail(Conversation):
     evaluation_results: list[EvaluationResult] = Field(default_factory=list)
     data_collection: list[DataCollection] = Field(default_factory=list)
     transcript: list[Turn] = Field(default_factory=list)
+
+
+class ChatConversation(Conversation):
+    """A conversation with one of convhub's own agents, as the chat endpoints return it."""
+
+    last_activity_at: datetime | None = None
+    taken_over_by: str | None = None  # the API key id of the operator holding it
+    taken_over_at: datetime | None = None
+
+
+class Message(Turn):
+    """One message of a chat: a stored turn, with its conversation and its text as ``content``."""
+
+    conversation_id: str
+    content: str | None = None
+    feedback_comment: str | None = None
+
+
+class MessageDelta(_Model):
+    """The next piece of a streamed reply."""
+
+    content: str
+
+
+class StreamDone(_Model):
+    """The end of a streamed exchange: what was stored."""
+
+    conversation_id: str
+    message_id: int  # the message sent
+    reply_id: int | None = None  # None when the agent did not reply (an operator holds the conversation)
+    taken_over: bool = False
+
+
+class Agent(_Model):
+    """An agent: native (``provider == "convhub"``, with a backend) or mirrored from a provider."""
+
+    id: str
+    name: str
+    provider: str
+    provider_agent_id: str | None = None
+    backend: str | None = None  # knowledge | openai; None for a provider's agent
+    public: bool = False
+    system_prompt: str | None = None
+    context_budget_chars: int | None = None
+    fallback_reply: str | None = None
+    base_url: str | None = None
+    model: str | None = None
+    has_api_key: bool = False  # the key itself is never returned
+    temperature: float | None = None
+    max_tokens: int | None = None
+    document_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class Document(_Model):
+    """A text or markdown document a knowledge agent answers from (its first characters, not all of it)."""
+
+    id: str
+    agent_id: str
+    name: str
+    chars: int
+    preview: str
+    created_at: datetime
+
+
+class Event(_Model):
+    """One live event of the workspace: a turn added, a status change, a takeover, sync progress…"""
+
+    id: str  # pass as ``last_event_id`` to resume after it
+    type: str  # turn.added | conversation.status | conversation.takeover | conversation.release | sync.progress
+    conversation_id: str | None = None
+    at: datetime
+    data: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,356 @@
+"""The chat API, on the native conversation routes: start a chat, send (or stream) messages, list them,
+rate replies, end, archive, take over and release, and read a conversation's analytics.
+
+HTTP only: parse, call :mod:`convhub.messages.service`, shape the response. An
+endpoint that changes what live monitors see commits first and publishes after
+(:func:`~convhub.messages.events.announce`), so no event announces a change that
+could still roll back.
+
+Sending is all or nothing: the message and the agent's reply are stored
+together, and when the agent fails nothing is stored (503), so sending again is
+safe. Streaming cannot wait for the reply to store the message, so there the
+message is stored (and announced) first; a failing agent then ends the stream
+with an ``error`` event, and whatever it had said is stored marked
+``interrupted``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import Receive, Scope, Send
+
+from convhub.agents.backends.base import BackendError
+from convhub.auth.dependencies import ReadSubject, Session, WriteSubject
+from convhub.conversations.schemas import Role
+from convhub.errors import Conflict, NotFound, ProviderUnavailable, Unprocessable, error_responses
+from convhub.kit.pagination import CursorCodec
+from convhub.kit.time import utcnow
+from convhub.messages import replies, service
+from convhub.messages.events import announce
+from convhub.messages.schemas import (
+    MAX_PAGE,
+    ChatConversationCreate,
+    ChatConversationRead,
+    ConversationAnalytics,
+    ConversationEnd,
+    MessageCreate,
+    MessagePage,
+    MessageRating,
+    MessageRead,
+    Order,
+    SendResult,
+    StreamDelta,
+    StreamDone,
+    StreamError,
+)
+
+router = APIRouter(prefix="/v1/conversations", tags=["chat"])
+
+ConversationId = Annotated[
+    str,
+    Path(alias="id", min_length=1, max_length=200,
+         description="convhub's conversation id (`conv_…`) or the provider's original id."),
+]
+MessageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id (a turn id).")]
+
+
+def _cursors(request: Request) -> CursorCodec:
+    codec: CursorCodec = request.app.state.cursors
+    return codec
+
+
+Cursors = Annotated[CursorCodec, Depends(_cursors)]
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def _frame(event: str, data: Any) -> bytes:
+    return b"event: %s\ndata: %s\n\n" % (event.encode(), orjson.dumps(data))
+
+
+async def _announce_turns(request: Request, workspace_id: str, messages: list[MessageRead]) -> None:
+    for message in messages:
+        await announce(request.app.state, workspace_id, "turn.added", message.model_dump(mode="json"),
+                       conversation_id=message.conversation_id)
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ChatConversationRead,
+    summary="Start a chat",
+    description="A new conversation with a native agent (provider `convhub`), in progress from now: "
+    "channel `chat`, its own id as `provider_conversation_id`. A mirrored agent is refused (422).",
+    responses=error_responses(NotFound, Unprocessable),
+)
+async def create_chat(
+    request: Request, session: Session, subject: WriteSubject, body: ChatConversationCreate
+) -> ChatConversationRead:
+    conv = await service.create_chat(session, subject.workspace_id, body, actor=subject.key_id)
+    read = await service.to_chat_read(session, conv)
+    await session.commit()
+    await announce(request.app.state, subject.workspace_id, "conversation.status", {"status": conv.status},
+                   conversation_id=conv.id)
+    return read
+
+
+@router.post(
+    "/{id}/end",
+    response_model=ChatConversationRead,
+    summary="End a chat",
+    description="Status `done` from now, with the user's overall rating (1-5) and comment when given. "
+    "Ending a conversation that has already ended is a 409.",
+    responses=error_responses(NotFound, Conflict, Unprocessable),
+)
+async def end_chat(
+    request: Request, session: Session, subject: WriteSubject, ref: ConversationId,
+    body: ConversationEnd | None = None,
+) -> ChatConversationRead:
+    conv = await service.end_chat(session, subject.workspace_id, ref, body or ConversationEnd(),
+                                  actor=subject.key_id)
+    read = await service.to_chat_read(session, conv)
+    await session.commit()
+    await announce(request.app.state, subject.workspace_id, "conversation.status",
+                   {"status": conv.status, "termination_reason": conv.termination_reason}, conversation_id=conv.id)
+    return read
+
+
+@router.post(
+    "/{id}/archive",
+    response_model=ChatConversationRead,
+    summary="Archive a finished conversation",
+    description="Sets `archived` on a finished conversation (`done` or `failed`, from any source); one still "
+    "under way is a 409. An archived chat takes no more messages.",
+    responses=error_responses(NotFound, Conflict, Unprocessable),
+)
+async def archive_conversation(session: Session, subject: WriteSubject, ref: ConversationId) -> ChatConversationRead:
+    conv = await service.archive(session, subject.workspace_id, ref, actor=subject.key_id)
+    return await service.to_chat_read(session, conv)
+
+
+# ---------------------------------------------------------------- messages
+
+
+@router.post(
+    "/{id}/messages",
+    status_code=201,
+    response_model=SendResult,
+    summary="Send a message",
+    description="Stores the message and the agent's reply to it, together. While an operator has taken the "
+    "conversation over the agent does not reply (`reply` is null), and operators send with "
+    "`role=human_operator`. An ended or archived conversation is a 409. If the agent fails, nothing is stored "
+    "(503), so the message can be sent again.",
+    responses=error_responses(NotFound, Conflict, Unprocessable, ProviderUnavailable),
+)
+async def send_message(
+    request: Request, session: Session, subject: WriteSubject, ref: ConversationId, body: MessageCreate
+) -> SendResult:
+    conv = await service.accept_message(session, subject.workspace_id, ref, body.role)
+    sent = service.NewTurn(body.role, body.content, utcnow())
+    turns = [sent]
+    if service.agent_replies(conv, body.role):
+        context = await service.reply_context(session, conv, request.app.state.secretbox, pending=sent)
+        try:
+            text = await replies.collect(context)
+        except BackendError as exc:
+            raise ProviderUnavailable(f"The agent could not reply: {exc.message} Nothing was stored; "
+                                      "send the message again.") from None
+        turns.append(service.NewTurn(Role.agent.value, text, utcnow()))
+    messages = [service.to_message(t) for t in await service.append_turns(session, conv, turns)]
+    await session.commit()
+    await _announce_turns(request, subject.workspace_id, messages)
+    return SendResult(conversation_id=conv.id, message=messages[0], reply=messages[1] if len(messages) > 1 else None)
+
+
+_STREAM_DOC = (
+    "The reply as server-sent events: `event: delta` frames "
+    f"(`{StreamDelta.__name__}`: `{{\"delta\", \"content\"}}`, the same text twice), then `event: message` with the "
+    "stored reply (a message, with its `id` for rating), then `event: done` "
+    f"(`{StreamDone.__name__}`). The message sent is stored before the stream starts. If the agent fails, "
+    f"`event: error` (`{StreamError.__name__}`: `{{\"message\"}}`) ends the stream, after an `event: message` "
+    "with what it had said, stored with `interrupted: true`, when it had said anything. A client that disconnects "
+    "mid-reply leaves what was produced stored the same way. While an operator holds the conversation the stream "
+    "is a single `done` with `reply_id` null."
+)
+
+
+class ReplyStream(StreamingResponse):
+    """An SSE response fed by a :class:`~convhub.messages.replies.ReplyProducer`, stopped when the client leaves."""
+
+    def __init__(self, producer: replies.ReplyProducer, content: AsyncIterator[bytes]) -> None:
+        super().__init__(content, media_type="text/event-stream", headers=SSE_HEADERS)
+        self.producer = producer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.producer.start()
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Synchronous, so it runs even here, in a response cancelled by the client's disconnect.
+            self.producer.stop()
+
+
+async def _reply_frames(producer: replies.ReplyProducer, conversation_id: str, message_id: int) -> AsyncIterator[bytes]:
+    reply_id: int | None = None
+    async for item in producer.items():
+        if isinstance(item, replies.Delta):
+            yield _frame("delta", {"delta": item.text, "content": item.text})
+        elif isinstance(item, replies.Stored):
+            reply_id = item.message.id
+            yield _frame("message", item.message.model_dump(mode="json"))
+        else:
+            yield _frame("error", {"message": item.message})
+            return
+    done = StreamDone(conversation_id=conversation_id, message_id=message_id, reply_id=reply_id, taken_over=False)
+    yield _frame("done", done.model_dump())
+
+
+async def _single(frame: bytes) -> AsyncIterator[bytes]:
+    yield frame
+
+
+@router.post(
+    "/{id}/messages/stream",
+    response_class=StreamingResponse,
+    summary="Send a message and stream the reply",
+    description=_STREAM_DOC,
+    responses={
+        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+              "description": "Server-sent events: delta…, message, done (or error)"},
+        **error_responses(NotFound, Conflict, Unprocessable),
+    },
+)
+async def stream_message(
+    request: Request, session: Session, subject: WriteSubject, ref: ConversationId, body: MessageCreate
+) -> StreamingResponse:
+    conv = await service.accept_message(session, subject.workspace_id, ref, body.role)
+    sent = service.NewTurn(body.role, body.content, utcnow())
+    context = None
+    if service.agent_replies(conv, body.role):
+        # Before anything is stored: an agent that cannot reply at all is a plain error response.
+        context = await service.reply_context(session, conv, request.app.state.secretbox, pending=sent)
+    (stored,) = await service.append_turns(session, conv, [sent])
+    message = service.to_message(stored)
+    await session.commit()
+    await _announce_turns(request, subject.workspace_id, [message])
+    if context is None:
+        done = StreamDone(conversation_id=conv.id, message_id=message.id, reply_id=None, taken_over=True)
+        return StreamingResponse(_single(_frame("done", done.model_dump())), media_type="text/event-stream",
+                                 headers=SSE_HEADERS)
+    producer = replies.ReplyProducer(request.app.state.db, request.app.state, subject.workspace_id, conv.id, context)
+    return ReplyStream(producer, _reply_frames(producer, conv.id, message.id))
+
+
+class MessageListParams(BaseModel):
+    """Query parameters of ``GET /v1/conversations/{id}/messages``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, le=MAX_PAGE)
+    order: Order = Field("asc", description="`asc`: transcript order; `desc`: newest first.")
+    after: int | None = Field(None, ge=-1, le=2**31 - 1, description="Only messages with a greater index.")
+    before: int | None = Field(None, ge=0, le=2**31 - 1, description="Only messages with a smaller index.")
+    cursor: str | None = Field(None, max_length=2000, description="The next_cursor of the previous page.")
+
+
+@router.get(
+    "/{id}/messages",
+    response_model=MessagePage,
+    summary="List a conversation's messages",
+    description="Paged, in transcript order (or newest first with `order=desc`), optionally between two "
+    "message indexes (`after`, `before`, both exclusive).",
+    responses=error_responses(NotFound, Unprocessable),
+)
+async def list_messages(
+    session: Session, subject: ReadSubject, cursors: Cursors, ref: ConversationId,
+    params: Annotated[MessageListParams, Query()],
+) -> MessagePage:
+    page = await service.list_messages(
+        session, subject.workspace_id, ref, codec=cursors, cursor=params.cursor, after=params.after,
+        before=params.before, order=params.order, limit=params.limit,
+    )
+    return MessagePage(data=[service.to_message(t) for t in page.rows], next_cursor=page.next_cursor,
+                       has_more=page.has_more)
+
+
+@router.post(
+    "/{id}/messages/{message_id}/rating",
+    response_model=MessageRead,
+    summary="Rate an agent reply",
+    description="A rating from 1 to 5 with optional written feedback; rating again replaces it. Only the "
+    "agent's replies can be rated (422 for other messages).",
+    responses=error_responses(NotFound, Unprocessable),
+)
+async def rate_message(
+    session: Session, subject: WriteSubject, ref: ConversationId, message_id: MessageId, body: MessageRating
+) -> MessageRead:
+    turn = await service.rate_message(session, subject.workspace_id, ref, message_id, body, actor=subject.key_id)
+    return service.to_message(turn)
+
+
+# ---------------------------------------------------------------- takeover
+
+
+@router.post(
+    "/{id}/takeover",
+    response_model=ChatConversationRead,
+    summary="Take a chat over",
+    description="The calling API key becomes the conversation's operator (its key needs `conversations:write`): "
+    "the agent stops replying, the operator answers with `role=human_operator`, and the transcript and the "
+    "event stream say so. Taking over what another operator holds, or an ended conversation, is a 409.",
+    responses=error_responses(NotFound, Conflict, Unprocessable),
+)
+async def take_over(request: Request, session: Session, subject: WriteSubject, ref: ConversationId
+                    ) -> ChatConversationRead:
+    conv, notice = await service.take_over(session, subject.workspace_id, ref, operator=subject.key_id)
+    read = await service.to_chat_read(session, conv)
+    await session.commit()
+    if notice is not None:
+        data = {"operator": conv.taken_over_by, "taken_over_at": read.model_dump(mode="json")["taken_over_at"]}
+        await announce(request.app.state, subject.workspace_id, "conversation.takeover", data,
+                       conversation_id=conv.id)
+        await _announce_turns(request, subject.workspace_id, [service.to_message(notice)])
+    return read
+
+
+@router.post(
+    "/{id}/release",
+    response_model=ChatConversationRead,
+    summary="Hand a chat back to the agent",
+    description="Ends a takeover (any key with `conversations:write`): the agent answers the next message.",
+    responses=error_responses(NotFound, Conflict, Unprocessable),
+)
+async def release(request: Request, session: Session, subject: WriteSubject, ref: ConversationId
+                  ) -> ChatConversationRead:
+    conv, notice, operator = await service.release(session, subject.workspace_id, ref, actor=subject.key_id)
+    read = await service.to_chat_read(session, conv)
+    await session.commit()
+    await announce(request.app.state, subject.workspace_id, "conversation.release",
+                   {"operator": operator, "released_by": subject.key_id}, conversation_id=conv.id)
+    await _announce_turns(request, subject.workspace_id, [service.to_message(notice)])
+    return read
+
+
+# ---------------------------------------------------------------- analytics
+
+
+@router.get(
+    "/{id}/analytics",
+    response_model=ConversationAnalytics,
+    summary="A conversation's analytics",
+    description="Message statistics, the conversation's flow (duration, response times, turns) and its "
+    "quality (ratings, likes and dislikes).",
+    responses=error_responses(NotFound, Unprocessable),
+)
+async def conversation_analytics(session: Session, subject: ReadSubject, ref: ConversationId
+                                 ) -> ConversationAnalytics:
+    return await service.analytics(session, subject.workspace_id, ref)

@@ -1,0 +1,174 @@
+"""Producing an agent's reply, and storing it exactly once however the person asking leaves.
+
+A streamed reply must be stored whether the client reads it to the end, hangs
+up halfway, or the backend fails. So it is produced by a task of its own rather
+than by the response's body iterator: Starlette cancels the response when the
+client disconnects, and a generator cancelled while suspended at a ``yield``
+runs its cleanup only when it is garbage-collected, if then. The task hands
+deltas to the response through a queue and, when it ends, stores the reply in
+a transaction of its own: the whole reply when the backend finished; what was
+produced, marked ``interrupted``, when the backend failed or the client went
+away (the response then stops the task, which closes the backend's stream).
+Once the backend has finished, a late disconnect no longer stops anything: the
+reply is complete and is stored as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from convhub.agents.backends.base import BackendError
+from convhub.db import Database
+from convhub.kit.time import utcnow
+from convhub.messages import service
+from convhub.messages.events import announce
+from convhub.messages.schemas import MessageRead
+
+log = logging.getLogger("convhub.messages")
+
+UNEXPECTED = "The agent failed unexpectedly while replying; send the message again."
+NOT_STORED = "The reply could not be stored; send the message again."
+
+# Reply tasks still running, held here so none is garbage-collected before it has stored its reply.
+_running: set[asyncio.Task[None]] = set()
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    message: MessageRead
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+
+
+Item = Delta | Stored | Failed
+
+
+async def collect(context: service.ReplyContext) -> str:
+    """The whole reply at once (raises :class:`BackendError`)."""
+    parts: list[str] = []
+    try:
+        async for delta in context.backend.stream_reply(context.messages):
+            parts.append(delta)
+    except BackendError:
+        raise
+    except Exception as exc:  # a backend bug is the user's problem only as far as "try again"
+        log.exception("agent backend failed")
+        raise BackendError(UNEXPECTED) from exc
+    return "".join(parts)
+
+
+class ReplyProducer:
+    """One streamed reply: deltas for whoever listens, then the stored message (or a failure)."""
+
+    def __init__(
+        self, database: Database, state: Any, workspace_id: str, conversation_id: str,
+        context: service.ReplyContext,
+    ) -> None:
+        self.database = database
+        self.state = state
+        self.workspace_id = workspace_id
+        self.conversation_id = conversation_id
+        self.context = context
+        self._queue: asyncio.Queue[Item | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._produced = False  # the backend has finished; the reply is complete
+        self._storing = False  # a store has begun: never a second one
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"reply {self.conversation_id}")
+            _running.add(self._task)
+            self._task.add_done_callback(_running.discard)
+
+    def stop(self) -> None:
+        """Nobody listens any more: stop the backend; what it produced so far is stored as interrupted."""
+        if self._task is not None and not self._task.done() and not self._produced:
+            self._produced = True  # stop once only: a second cancel could land in the store
+            self._task.cancel()
+
+    async def wait(self) -> None:
+        """Until the reply is stored (or the attempt is over)."""
+        if self._task is not None:
+            await asyncio.wait({self._task})
+
+    async def items(self) -> AsyncIterator[Item]:
+        self.start()
+        while (item := await self._queue.get()) is not None:
+            yield item
+
+    async def _run(self) -> None:
+        parts: list[str] = []
+        try:
+            failure = await self._produce(parts)
+            self._produced = True
+            if failure is None or parts:
+                stored = await self._store("".join(parts), interrupted=failure is not None)
+                if stored is not None:
+                    self._queue.put_nowait(Stored(stored))
+                elif failure is None:
+                    failure = NOT_STORED
+            if failure is not None:
+                self._queue.put_nowait(Failed(failure))
+        except asyncio.CancelledError:
+            if parts and not self._storing:
+                await self._store("".join(parts), interrupted=True)
+            raise
+        finally:
+            self._queue.put_nowait(None)
+
+    async def _produce(self, parts: list[str]) -> str | None:
+        """Run the backend, collecting into ``parts``; the failure to report, if any."""
+        stream = self.context.backend.stream_reply(self.context.messages)
+        try:
+            async for delta in stream:
+                if delta:
+                    parts.append(delta)
+                    self._queue.put_nowait(Delta(delta))
+        except BackendError as exc:
+            return exc.message
+        except Exception:
+            log.exception("agent backend failed in conversation %s", self.conversation_id)
+            return UNEXPECTED
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception:
+                    log.warning("closing the agent's stream failed", exc_info=True)
+        return None
+
+    async def _store(self, text: str, *, interrupted: bool) -> MessageRead | None:
+        self._storing = True
+        try:
+            async with self.database.writing(), self.database.session() as session:
+                turn = await service.store_reply(session, self.workspace_id, self.conversation_id, text,
+                                                 at=utcnow(), interrupted=interrupted)
+                message = service.to_message(turn)
+        except Exception:
+            log.exception("could not store the agent's reply in conversation %s", self.conversation_id)
+            return None
+        await announce(self.state, self.workspace_id, "turn.added", message.model_dump(mode="json"),
+                       conversation_id=self.conversation_id)
+        return message
+
+
+async def settle(grace: float | None = None) -> None:
+    """Until every reply under way in this event loop is stored, or ``grace`` seconds have passed (at
+    shutdown, before the database goes: a reply cut off by the last disconnects is still being stored)."""
+    loop = asyncio.get_running_loop()
+    mine = {t for t in _running if t.get_loop() is loop}
+    if mine:
+        await asyncio.wait(mine, timeout=grace)

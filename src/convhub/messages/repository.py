@@ -1,0 +1,154 @@
+"""Every SQL statement of the chat domain.
+
+Turns are appended one exchange at a time, by concurrent requests, so their
+position in the transcript is taken under a lock: :meth:`ChatRepository.claim`
+updates the conversation row first (SQLite's write lock, PostgreSQL's row
+lock), and only then is the last index read, so two messages sent at once
+never take the same index. The turns themselves are written by
+:meth:`ConversationRepository.insert_children`, the path that also feeds
+SQLite's full-text index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from convhub.conversations.repository import ConversationRepository
+from convhub.kit.repository import WorkspaceRepository
+from convhub.models import Conversation, Turn
+
+OPEN_STATUSES = ("initiated", "in-progress")
+NATIVE = "convhub"
+
+
+@dataclass(frozen=True)
+class IdleChat:
+    workspace_id: str
+    id: str
+    started_at: datetime
+    last_activity_at: datetime | None
+
+
+async def idle_chats(session: AsyncSession, cutoff: datetime, limit: int = 500) -> list[IdleChat]:
+    """Open native chats of every workspace with no activity since ``cutoff``, oldest first (the job's input)."""
+    last = func.coalesce(Conversation.last_activity_at, Conversation.started_at)
+    stmt = (
+        select(Conversation.workspace_id, Conversation.id, Conversation.started_at, Conversation.last_activity_at)
+        .where(Conversation.provider == NATIVE, Conversation.status.in_(OPEN_STATUSES), last < cutoff)
+        .order_by(last, Conversation.id)
+        .limit(limit)
+    )
+    return [IdleChat(*row) for row in await session.execute(stmt)]
+
+
+class ChatRepository(WorkspaceRepository[Turn]):
+    model = Turn
+
+    @property
+    def conversations(self) -> ConversationRepository:
+        return ConversationRepository(self.session, self.workspace_id)
+
+    # ------------------------------------------------------------------ reads
+
+    async def turn(self, conversation_id: str, turn_id: int) -> Turn | None:
+        stmt = self.scoped(select(Turn).where(Turn.id == turn_id, Turn.conversation_id == conversation_id))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def history(self, conversation_id: str) -> list[tuple[str, str]]:
+        """(role, text) of every turn, oldest first: what an agent's context is built from."""
+        stmt = self.scoped(
+            select(Turn.role, Turn.message).where(Turn.conversation_id == conversation_id).order_by(Turn.idx)
+        )
+        return [(role, message or "") for role, message in await self.session.execute(stmt)]
+
+    async def page(
+        self,
+        conversation_id: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        descending: bool = False,
+        limit: int = 50,
+    ) -> list[Turn]:
+        """Turns with ``after < index < before`` (each bound optional), in index order, at most ``limit``."""
+        stmt = self.scoped(select(Turn).where(Turn.conversation_id == conversation_id))
+        if after is not None:
+            stmt = stmt.where(Turn.idx > after)
+        if before is not None:
+            stmt = stmt.where(Turn.idx < before)
+        stmt = stmt.order_by(Turn.idx.desc() if descending else Turn.idx).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def from_index(self, conversation_id: str, first: int) -> list[Turn]:
+        stmt = self.scoped(
+            select(Turn).where(Turn.conversation_id == conversation_id, Turn.idx >= first).order_by(Turn.idx)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    # ----------------------------------------------------------------- writes
+
+    async def claim(self, conversation_id: str, **values: Any) -> int:
+        """Lock the conversation for an append (setting ``values`` on it); the index the next turn takes."""
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.workspace_id == self.workspace_id)
+            .values(**values)
+        )
+        stmt = self.scoped(select(func.max(Turn.idx)).where(Turn.conversation_id == conversation_id))
+        last = (await self.session.execute(stmt)).scalar_one_or_none()
+        return 0 if last is None else int(last) + 1
+
+    async def append(self, conversation_id: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert turns after the conversation's existing ones (call :meth:`claim` first)."""
+        if self.session.bind.dialect.name == "sqlite":
+            await self._unindex(conversation_id)
+        await self.conversations.insert_children(list(rows), [], [], [])
+
+    async def _unindex(self, conversation_id: str) -> None:
+        # insert_children (re)indexes *every* turn of the conversations it is given, which is right for
+        # ingest (a conversation's turns are replaced whole) but would index the turns already there a
+        # second time when appending, and an FTS5 index with a row twice is corrupt. Taking the existing
+        # turns out first leaves each indexed exactly once. If insert_children comes to index only the rows
+        # it inserts, this must go (tests/messages/test_search.py then fails, which is the point).
+        await self.session.execute(
+            text(
+                "INSERT INTO turns_fts(turns_fts, rowid, message) SELECT 'delete', id, message FROM turns"
+                " WHERE workspace_id = :ws AND conversation_id = :conv"
+            ),
+            {"ws": self.workspace_id, "conv": conversation_id},
+        )
+
+    async def set_turn(self, conversation_id: str, turn_id: int, **values: Any) -> None:
+        await self.session.execute(
+            update(Turn)
+            .where(Turn.id == turn_id, Turn.conversation_id == conversation_id, Turn.workspace_id == self.workspace_id)
+            .values(**values)
+        )
+
+    async def set_conversation(self, conversation_id: str, **values: Any) -> None:
+        await self.conversations.set_fields(conversation_id, **values)
+
+    async def end_if_idle(self, chat: IdleChat, **values: Any) -> bool:
+        """End ``chat`` unless it moved since it was found idle (a message got in first); whether it ended."""
+        unchanged = (
+            Conversation.last_activity_at.is_(None)
+            if chat.last_activity_at is None
+            else Conversation.last_activity_at == chat.last_activity_at
+        )
+        result = await self.session.execute(
+            update(Conversation)
+            .where(
+                Conversation.id == chat.id,
+                Conversation.workspace_id == self.workspace_id,
+                Conversation.status.in_(OPEN_STATUSES),
+                unchanged,
+            )
+            .values(**values)
+        )
+        return bool(getattr(result, "rowcount", 0))

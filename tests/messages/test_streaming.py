@@ -1,0 +1,153 @@
+"""Streamed replies: deltas that add up to the stored reply, a clear error when the agent fails, and what a
+client that hangs up mid-reply leaves behind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from convhub.client._sse import aiter_sse
+from convhub.messages.replies import UNEXPECTED
+from tests.conftest import LiveServer
+from tests.messages.helpers import (
+    CONVERSATIONS,
+    ScriptedBackend,
+    make_agent,
+    messages,
+    send,
+    start_chat,
+    stream,
+    use_backend,
+)
+
+
+async def test_the_deltas_add_up_to_the_stored_reply(authed: httpx.AsyncClient, chat: dict[str, Any]) -> None:
+    events = await stream(authed, chat["id"], "How long do refunds take?")
+
+    kinds = [e.event for e in events]
+    assert kinds[-2:] == ["message", "done"] and set(kinds[:-2]) == {"delta"} and len(kinds) > 5
+    deltas = [e.json() for e in events[:-2]]
+    assert all(d["delta"] == d["content"] for d in deltas)
+    reply, done = events[-2].json(), events[-1].json()
+    assert "".join(d["delta"] for d in deltas) == reply["content"]
+    assert "five working days" in reply["content"]
+    stored = await messages(authed, chat["id"])
+    assert [(m["role"], m["index"]) for m in stored] == [("user", 0), ("agent", 1)]
+    assert stored[1] == reply and reply["interrupted"] is False
+    assert done == {"conversation_id": chat["id"], "message_id": stored[0]["id"], "reply_id": reply["id"],
+                    "taken_over": False}
+    assert (await authed.get(f"{CONVERSATIONS}/{chat['id']}")).json()["message_count"] == 2
+
+
+async def test_a_streamed_reply_can_be_rated_by_the_id_it_came_with(
+    authed: httpx.AsyncClient, chat: dict[str, Any]
+) -> None:
+    events = await stream(authed, chat["id"], "How long do refunds take?")
+    reply_id = events[-1].json()["reply_id"]
+
+    rated = await authed.post(f"{CONVERSATIONS}/{chat['id']}/messages/{reply_id}/rating", json={"rating": 5})
+
+    assert rated.status_code == 200 and rated.json()["rating"] == 5
+
+
+async def test_an_agent_failing_mid_reply_gives_an_error_event_and_keeps_what_it_said(
+    authed: httpx.AsyncClient, chat: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_backend(monkeypatch, ScriptedBackend(fail_after=3))
+
+    events = await stream(authed, chat["id"], "Where is my parcel?")
+
+    assert [e.event for e in events] == ["delta", "delta", "delta", "message", "error"]
+    partial = events[3].json()
+    assert (partial["content"], partial["interrupted"]) == ("The parcel is", True)
+    assert events[4].json() == {"message": "The model server is down."}
+    stored = await messages(authed, chat["id"])
+    assert [(m["role"], m["content"], m["interrupted"]) for m in stored] == [
+        ("user", "Where is my parcel?", False), ("agent", "The parcel is", True)]
+    # The conversation goes on: the next message is answered and lands after the partial reply.
+    use_backend(monkeypatch, ScriptedBackend())
+    result = await send(authed, chat["id"], "Hello?")
+    assert (result["message"]["index"], result["reply"]["index"]) == (2, 3)
+
+
+async def test_an_agent_failing_before_a_word_leaves_only_the_users_message(
+    authed: httpx.AsyncClient, chat: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_backend(monkeypatch, ScriptedBackend(fail_after=0))
+
+    events = await stream(authed, chat["id"], "Where is my parcel?")
+
+    assert [(e.event, e.json()) for e in events] == [("error", {"message": "The model server is down."})]
+    assert [m["role"] for m in await messages(authed, chat["id"])] == ["user"]
+    conversation = (await authed.get(f"{CONVERSATIONS}/{chat['id']}")).json()
+    assert (conversation["message_count"], conversation["status"]) == (1, "in-progress")
+
+
+async def test_a_backend_crash_is_reported_without_its_internals(
+    authed: httpx.AsyncClient, chat: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Crashing(ScriptedBackend):
+        async def stream_reply(self, messages: Any) -> Any:
+            yield "Let me"
+            raise RuntimeError("KeyError: 'choices' at line 42")
+
+    use_backend(monkeypatch, Crashing())
+
+    events = await stream(authed, chat["id"], "Where is my parcel?")
+
+    assert [e.event for e in events] == ["delta", "message", "error"]
+    assert events[-1].json() == {"message": UNEXPECTED} and "line 42" not in events[-1].data
+    assert events[1].json()["interrupted"] is True
+
+
+async def _reply_when_stored(client: httpx.AsyncClient, conversation_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        stored = (await client.get(f"{CONVERSATIONS}/{conversation_id}/messages")).json()["data"]
+        if len(stored) == 2:
+            reply: dict[str, Any] = stored[1]
+            return reply
+        await asyncio.sleep(0.05)
+    raise AssertionError("the partial reply was never stored")
+
+
+async def test_a_client_that_hangs_up_mid_reply_leaves_the_partial_reply_stored_as_interrupted(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ScriptedBackend(words=[f" word{n}" for n in range(300)], delay=0.02)
+    use_backend(monkeypatch, backend)
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"xi-api-key": live_server.key()},
+                                 timeout=10) as client:
+        chat = await start_chat(client, await make_agent(client))
+        received: list[str] = []
+        async with client.stream("POST", f"{CONVERSATIONS}/{chat['id']}/messages/stream",
+                                 json={"content": "Tell me a long story"}) as response:
+            async for event in aiter_sse(response.aiter_lines()):
+                assert event.event == "delta"
+                received.append(event.json()["delta"])
+                if len(received) == 3:
+                    break  # leaving the block closes the connection mid-reply
+
+        reply = await _reply_when_stored(client, chat["id"])
+
+    assert reply["role"] == "agent" and reply["interrupted"] is True
+    assert reply["content"].startswith("".join(received))
+    assert len(reply["content"]) < len(backend.text)
+    assert backend.closed and backend.produced < 300  # the agent stopped talking to nobody
+
+
+async def test_a_stream_to_a_taken_over_chat_is_just_done(authed: httpx.AsyncClient, chat: dict[str, Any]) -> None:
+    await authed.post(f"{CONVERSATIONS}/{chat['id']}/takeover")
+
+    events = await stream(authed, chat["id"], "Is anyone there?")
+
+    [done] = events
+    stored = await messages(authed, chat["id"])
+    assert done.event == "done"
+    assert done.json() == {"conversation_id": chat["id"], "message_id": stored[-1]["id"], "reply_id": None,
+                           "taken_over": True}
+    assert [m["role"] for m in stored] == ["system", "user"]
