@@ -357,19 +357,23 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         data: list[dict[str, Any]],
         tools: list[dict[str, Any]],
     ) -> None:
+        sqlite = self.session.bind.dialect.name == "sqlite"
+        if turns and sqlite:
+            # Only the rows inserted now are indexed (a chat appends turns to ones already indexed).
+            before = (await self.session.execute(select(func.coalesce(func.max(Turn.id), 0)))).scalar_one()
         for model, rows in ((Turn, turns), (EvaluationResult, evaluations), (DataCollectionValue, data),
                             (ToolUsage, tools)):
             if rows:
                 await self.session.execute(insert(_table(model)), rows)
-        if turns and self.session.bind.dialect.name == "sqlite":
+        if turns and sqlite:
             # The FTS5 index is fed here, for the whole batch at once, rather than by a per-row trigger.
             conversation_ids = sorted({row["conversation_id"] for row in turns})
             await self.session.execute(
                 text("INSERT INTO turns_fts(rowid, message) SELECT id, message FROM turns"
-                     " WHERE workspace_id = :ws AND conversation_id IN :ids").bindparams(
+                     " WHERE id > :before AND workspace_id = :ws AND conversation_id IN :ids").bindparams(
                     bindparam("ids", expanding=True)
                 ),
-                {"ws": self.workspace_id, "ids": conversation_ids},
+                {"before": before, "ws": self.workspace_id, "ids": conversation_ids},
             )
 
     async def set_fields(self, conversation_id: str, **values: Any) -> None:

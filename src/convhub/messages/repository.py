@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.conversations.repository import ConversationRepository
@@ -106,23 +106,7 @@ class ChatRepository(WorkspaceRepository[Turn]):
 
     async def append(self, conversation_id: str, rows: Sequence[dict[str, Any]]) -> None:
         """Insert turns after the conversation's existing ones (call :meth:`claim` first)."""
-        if self.session.bind.dialect.name == "sqlite":
-            await self._unindex(conversation_id)
         await self.conversations.insert_children(list(rows), [], [], [])
-
-    async def _unindex(self, conversation_id: str) -> None:
-        # insert_children (re)indexes *every* turn of the conversations it is given, which is right for
-        # ingest (a conversation's turns are replaced whole) but would index the turns already there a
-        # second time when appending, and an FTS5 index with a row twice is corrupt. Taking the existing
-        # turns out first leaves each indexed exactly once. If insert_children comes to index only the rows
-        # it inserts, this must go (tests/messages/test_search.py then fails, which is the point).
-        await self.session.execute(
-            text(
-                "INSERT INTO turns_fts(turns_fts, rowid, message) SELECT 'delete', id, message FROM turns"
-                " WHERE workspace_id = :ws AND conversation_id = :conv"
-            ),
-            {"ws": self.workspace_id, "conv": conversation_id},
-        )
 
     async def set_turn(self, conversation_id: str, turn_id: int, **values: Any) -> None:
         await self.session.execute(
