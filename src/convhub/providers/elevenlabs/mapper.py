@@ -14,7 +14,6 @@ is left alone and survives in ``raw``.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,18 @@ from convhub.conversations.schemas import (
     TurnIn,
 )
 from convhub.providers.base import MappingError
+from convhub.providers.fields import (
+    as_mapping,
+    kind,
+    opt_bool,
+    opt_mapping,
+    opt_number,
+    opt_str,
+    opt_text,
+    req_mapping,
+    req_number,
+    req_str,
+)
 from convhub.providers.phones import to_e164
 
 __all__ = ["MappingError", "conversation_from_elevenlabs"]
@@ -99,8 +110,8 @@ def conversation_from_elevenlabs(detail: Mapping[str, Any]) -> ConversationIn:
     * Empty strings for summary, title, termination reason and comment become ``None``.
     """
     if not isinstance(detail, Mapping):
-        raise MappingError("body", f"expected a JSON object, got {_kind(detail)}")
-    conversation_id = _req_str(detail, "conversation_id", "conversation_id")
+        raise MappingError("body", f"expected a JSON object, got {kind(detail)}")
+    conversation_id = req_str(detail, "conversation_id", "conversation_id")
     try:
         return _map(detail, conversation_id)
     except MappingError as exc:
@@ -109,54 +120,54 @@ def conversation_from_elevenlabs(detail: Mapping[str, Any]) -> ConversationIn:
 
 def _map(detail: Mapping[str, Any], conversation_id: str) -> ConversationIn:
     agent = AgentRef(
-        provider_agent_id=_req_str(detail, "agent_id", "agent_id"),
-        name=_opt_str(detail, "agent_name", "agent_name"),
+        provider_agent_id=req_str(detail, "agent_id", "agent_id"),
+        name=opt_str(detail, "agent_name", "agent_name"),
     )
-    metadata = _req_mapping(detail, "metadata", "metadata")
+    metadata = req_mapping(detail, "metadata", "metadata")
     started_at = _unix_to_datetime(
-        _req_number(metadata, "start_time_unix_secs", "metadata.start_time_unix_secs"),
+        req_number(metadata, "start_time_unix_secs", "metadata.start_time_unix_secs"),
         "metadata.start_time_unix_secs",
     )
-    duration = int(_opt_number(metadata, "call_duration_secs", "metadata.call_duration_secs") or 0)
+    duration = int(opt_number(metadata, "call_duration_secs", "metadata.call_duration_secs") or 0)
     if duration < 0:
         raise MappingError("metadata.call_duration_secs", f"must not be negative, got {duration}")
 
-    provider_status = _opt_str(detail, "status", "status")
+    provider_status = opt_str(detail, "status", "status")
     status = Status.done
     if provider_status is not None:
         if provider_status not in _STATUSES:
             raise MappingError("status", f"unknown value {provider_status!r}")
         status = _STATUSES[provider_status]
 
-    phone_call = _opt_mapping(metadata, "phone_call", "metadata.phone_call")
-    whatsapp = _opt_mapping(metadata, "whatsapp", "metadata.whatsapp")
+    phone_call = opt_mapping(metadata, "phone_call", "metadata.phone_call")
+    whatsapp = opt_mapping(metadata, "whatsapp", "metadata.whatsapp")
     direction: Direction | None = None
     customer_number: str | None = None
     agent_number: str | None = None
     if phone_call is not None:
         channel = "phone"
         direction = _direction(phone_call, "metadata.phone_call.direction")
-        customer_number = to_e164(_opt_str(phone_call, "external_number", "metadata.phone_call.external_number"))
-        agent_number = to_e164(_opt_str(phone_call, "agent_number", "metadata.phone_call.agent_number"))
+        customer_number = to_e164(opt_str(phone_call, "external_number", "metadata.phone_call.external_number"))
+        agent_number = to_e164(opt_str(phone_call, "agent_number", "metadata.phone_call.agent_number"))
     elif whatsapp is not None:
         channel = "whatsapp"
         direction = _direction(whatsapp, "metadata.whatsapp.direction")
-    elif _opt_mapping(metadata, "sms", "metadata.sms") is not None:
+    elif opt_mapping(metadata, "sms", "metadata.sms") is not None:
         channel = "sms"
-    elif _opt_bool(metadata, "text_only", "metadata.text_only"):
+    elif opt_bool(metadata, "text_only", "metadata.text_only"):
         channel = "chat"
     else:
         channel = "web"
 
-    client_data = _opt_mapping(detail, "conversation_initiation_client_data", "conversation_initiation_client_data")
-    user_id = _opt_str(detail, "user_id", "user_id")
+    client_data = opt_mapping(detail, "conversation_initiation_client_data", "conversation_initiation_client_data")
+    user_id = opt_str(detail, "user_id", "user_id")
     if user_id is None and client_data is not None:
-        user_id = _opt_str(client_data, "user_id", "conversation_initiation_client_data.user_id")
+        user_id = opt_str(client_data, "user_id", "conversation_initiation_client_data.user_id")
 
-    rating, feedback = _feedback(_opt_mapping(metadata, "feedback", "metadata.feedback"))
+    rating, feedback = _feedback(opt_mapping(metadata, "feedback", "metadata.feedback"))
 
-    cost = _opt_number(metadata, "cost", "metadata.cost")
-    analysis = _opt_mapping(detail, "analysis", "analysis")
+    cost = opt_number(metadata, "cost", "metadata.cost")
+    analysis = opt_mapping(detail, "analysis", "analysis")
     turns = _turns(detail.get("transcript"))
 
     return ConversationIn(
@@ -176,18 +187,18 @@ def _map(detail: Mapping[str, Any], conversation_id: str) -> ConversationIn:
         call_successful=_outcome(analysis, "call_successful", "analysis.call_successful"),
         rating=rating,
         feedback=feedback,
-        summary=_opt_text(analysis, "transcript_summary", "analysis.transcript_summary"),
-        title=_opt_text(analysis, "call_summary_title", "analysis.call_summary_title"),
-        termination_reason=_opt_text(metadata, "termination_reason", "metadata.termination_reason"),
+        summary=opt_text(analysis, "transcript_summary", "analysis.transcript_summary"),
+        title=opt_text(analysis, "call_summary_title", "analysis.call_summary_title"),
+        termination_reason=opt_text(metadata, "termination_reason", "metadata.termination_reason"),
         cost_cents=_usd_cents(metadata),
         cost_raw=None if cost is None else {"amount": cost, "unit": "credits"},
         metadata={},
         evaluation_results=_evaluation_results(analysis),
         data_collection=_data_collection(analysis),
         turns=turns,
-        has_audio=_opt_bool(detail, "has_audio", "has_audio"),
-        has_user_audio=_opt_bool(detail, "has_user_audio", "has_user_audio"),
-        has_response_audio=_opt_bool(detail, "has_response_audio", "has_response_audio"),
+        has_audio=opt_bool(detail, "has_audio", "has_audio"),
+        has_user_audio=opt_bool(detail, "has_user_audio", "has_user_audio"),
+        has_response_audio=opt_bool(detail, "has_response_audio", "has_response_audio"),
         transfer_to=_transfer_to(turns),
         raw=dict(detail),
     )
@@ -197,7 +208,7 @@ def _map(detail: Mapping[str, Any], conversation_id: str) -> ConversationIn:
 
 
 def _direction(source: Mapping[str, Any], field: str) -> Direction | None:
-    value = _opt_str(source, "direction", field)
+    value = opt_str(source, "direction", field)
     if value is None or value == "unknown":  # WhatsApp reports "unknown" when it cannot tell
         return None
     if value not in _DIRECTIONS:
@@ -208,27 +219,27 @@ def _direction(source: Mapping[str, Any], field: str) -> Direction | None:
 def _feedback(source: Mapping[str, Any] | None) -> tuple[int | None, Feedback]:
     if source is None:
         return None, Feedback()
-    rating = _opt_number(source, "rating", "metadata.feedback.rating")
+    rating = opt_number(source, "rating", "metadata.feedback.rating")
     if rating is not None and (rating != int(rating) or not 1 <= rating <= 5):
         raise MappingError("metadata.feedback.rating", f"must be a whole number from 1 to 5, got {rating}")
-    likes = _opt_number(source, "likes", "metadata.feedback.likes") or 0
-    dislikes = _opt_number(source, "dislikes", "metadata.feedback.dislikes") or 0
+    likes = opt_number(source, "likes", "metadata.feedback.likes") or 0
+    dislikes = opt_number(source, "dislikes", "metadata.feedback.dislikes") or 0
     feedback = Feedback(
         likes=int(likes),
         dislikes=int(dislikes),
-        comment=_opt_text(source, "comment", "metadata.feedback.comment"),
+        comment=opt_text(source, "comment", "metadata.feedback.comment"),
     )
     return (None if rating is None else int(rating)), feedback
 
 
 def _usd_cents(metadata: Mapping[str, Any]) -> float | None:
-    total = _opt_number(metadata, "cost_fiat", "metadata.cost_fiat")
+    total = opt_number(metadata, "cost_fiat", "metadata.cost_fiat")
     if total is None:
-        charging = _opt_mapping(metadata, "charging", "metadata.charging")
+        charging = opt_mapping(metadata, "charging", "metadata.charging")
         if charging is None:
             return None
-        llm = _opt_number(charging, "llm_price", "metadata.charging.llm_price")
-        platform = _opt_number(charging, "platform_price", "metadata.charging.platform_price")
+        llm = opt_number(charging, "llm_price", "metadata.charging.llm_price")
+        platform = opt_number(charging, "platform_price", "metadata.charging.platform_price")
         if llm is None or platform is None:
             return None
         total = llm + platform
@@ -236,7 +247,7 @@ def _usd_cents(metadata: Mapping[str, Any]) -> float | None:
 
 
 def _outcome(source: Mapping[str, Any] | None, key: str, field: str) -> CallSuccessful:
-    value = None if source is None else _opt_str(source, key, field)
+    value = None if source is None else opt_str(source, key, field)
     if value is None:
         return CallSuccessful.unknown
     if value not in _OUTCOMES:
@@ -253,29 +264,29 @@ def _analysis_items(analysis: Mapping[str, Any] | None, key: str) -> list[tuple[
     if analysis is None:
         return []
     field = f"analysis.{key}"
-    by_id = _opt_mapping(analysis, key, field)
+    by_id = opt_mapping(analysis, key, field)
     if by_id is not None:
-        return [(str(k), f"{field}.{k}", _as_mapping(v, f"{field}.{k}")) for k, v in by_id.items()]
+        return [(str(k), f"{field}.{k}", as_mapping(v, f"{field}.{k}")) for k, v in by_id.items()]
     listed = analysis.get(f"{key}_list")
     if listed is None:
         return []
     field = f"{field}_list"
     if not isinstance(listed, list):
-        raise MappingError(field, f"expected a list, got {_kind(listed)}")
-    return [("", f"{field}[{i}]", _as_mapping(v, f"{field}[{i}]")) for i, v in enumerate(listed)]
+        raise MappingError(field, f"expected a list, got {kind(listed)}")
+    return [("", f"{field}[{i}]", as_mapping(v, f"{field}[{i}]")) for i, v in enumerate(listed)]
 
 
 def _evaluation_results(analysis: Mapping[str, Any] | None) -> list[EvaluationResultIn]:
     results = []
     for fallback_id, field, item in _analysis_items(analysis, "evaluation_criteria_results"):
-        criteria_id = _opt_str(item, "criteria_id", f"{field}.criteria_id") or fallback_id
+        criteria_id = opt_str(item, "criteria_id", f"{field}.criteria_id") or fallback_id
         if not criteria_id:
             raise MappingError(f"{field}.criteria_id", "missing")
         results.append(
             EvaluationResultIn(
                 criteria_id=criteria_id,
                 result=_outcome(item, "result", f"{field}.result"),
-                rationale=_opt_str(item, "rationale", f"{field}.rationale") or "",
+                rationale=opt_str(item, "rationale", f"{field}.rationale") or "",
             )
         )
     return results
@@ -284,14 +295,14 @@ def _evaluation_results(analysis: Mapping[str, Any] | None) -> list[EvaluationRe
 def _data_collection(analysis: Mapping[str, Any] | None) -> list[DataCollectionIn]:
     results = []
     for fallback_id, field, item in _analysis_items(analysis, "data_collection_results"):
-        collection_id = _opt_str(item, "data_collection_id", f"{field}.data_collection_id") or fallback_id
+        collection_id = opt_str(item, "data_collection_id", f"{field}.data_collection_id") or fallback_id
         if not collection_id:
             raise MappingError(f"{field}.data_collection_id", "missing")
         results.append(
             DataCollectionIn(
                 data_collection_id=collection_id,
                 value=item.get("value"),
-                rationale=_opt_str(item, "rationale", f"{field}.rationale") or "",
+                rationale=opt_str(item, "rationale", f"{field}.rationale") or "",
             )
         )
     return results
@@ -301,33 +312,33 @@ def _turns(transcript: Any) -> list[TurnIn]:
     if transcript is None:
         return []
     if not isinstance(transcript, list):
-        raise MappingError("transcript", f"expected a list, got {_kind(transcript)}")
-    return [_turn(_as_mapping(item, f"transcript[{i}]"), f"transcript[{i}]") for i, item in enumerate(transcript)]
+        raise MappingError("transcript", f"expected a list, got {kind(transcript)}")
+    return [_turn(as_mapping(item, f"transcript[{i}]"), f"transcript[{i}]") for i, item in enumerate(transcript)]
 
 
 def _turn(turn: Mapping[str, Any], field: str) -> TurnIn:
-    role_name = _req_str(turn, "role", f"{field}.role")
+    role_name = req_str(turn, "role", f"{field}.role")
     role = _ROLES.get(role_name)
     if role is None:
         raise MappingError(f"{field}.role", f"unknown value {role_name!r}")
 
-    message = _opt_str(turn, "message", f"{field}.message")
+    message = opt_str(turn, "message", f"{field}.message")
     if message is None:
         message = _multivoice_text(turn, field)
 
-    feedback = _opt_mapping(turn, "feedback", f"{field}.feedback")
-    score = None if feedback is None else _opt_str(feedback, "score", f"{field}.feedback.score")
-    llm_usage = _opt_mapping(turn, "llm_usage", f"{field}.llm_usage")
+    feedback = opt_mapping(turn, "feedback", f"{field}.feedback")
+    score = None if feedback is None else opt_str(feedback, "score", f"{field}.feedback.score")
+    llm_usage = opt_mapping(turn, "llm_usage", f"{field}.llm_usage")
 
     return TurnIn(
         role=role,
         message=message,
-        time_in_call_secs=_opt_number(turn, "time_in_call_secs", f"{field}.time_in_call_secs") or 0,
+        time_in_call_secs=opt_number(turn, "time_in_call_secs", f"{field}.time_in_call_secs") or 0,
         tool_calls=_list_of_objects(turn, "tool_calls", f"{field}.tool_calls"),
         tool_results=_list_of_objects(turn, "tool_results", f"{field}.tool_results"),
         feedback=score,
-        interrupted=_opt_bool(turn, "interrupted", f"{field}.interrupted"),
-        source_medium=_opt_str(turn, "source_medium", f"{field}.source_medium"),
+        interrupted=opt_bool(turn, "interrupted", f"{field}.interrupted"),
+        source_medium=opt_str(turn, "source_medium", f"{field}.source_medium"),
         llm_usage=None if llm_usage is None else dict(llm_usage),
         extra={k: v for k, v in turn.items() if k not in _TURN_FIELDS and v is not None},
     )
@@ -345,7 +356,7 @@ def _transfer_to(turns: list[TurnIn]) -> str | None:
             if result.get("tool_name") != _TRANSFER_TOOL or result.get("is_error") is True:
                 continue
             field = f"transcript[{i}].tool_results[{j}]"
-            outcome = _opt_mapping(result, "result", f"{field}.result")
+            outcome = opt_mapping(result, "result", f"{field}.result")
             if outcome is None:  # older bodies carry the outcome only as JSON text
                 outcome = _json_object(result.get("result_value"))
                 field = f"{field}.result_value"
@@ -353,7 +364,7 @@ def _transfer_to(turns: list[TurnIn]) -> str | None:
                 field = f"{field}.result"
             if outcome is None or not _transfer_succeeded(outcome, field):
                 continue
-            number = _opt_str(outcome, "transfer_number", f"{field}.transfer_number")
+            number = opt_str(outcome, "transfer_number", f"{field}.transfer_number")
             if number is None:  # e.g. Amazon Connect hand-backs name no number: use what was asked for
                 request_id = result.get("request_id")
                 params = _json_object(requested.get(request_id) if isinstance(request_id, str) else None)
@@ -376,10 +387,10 @@ def _destination(raw: str | None) -> str | None:
 
 
 def _transfer_succeeded(outcome: Mapping[str, Any], field: str) -> bool:
-    status = _opt_str(outcome, "status", f"{field}.status")
+    status = opt_str(outcome, "status", f"{field}.status")
     if status is not None:
         return status == "success"
-    result_type = _opt_str(outcome, "result_type", f"{field}.result_type")
+    result_type = opt_str(outcome, "result_type", f"{field}.result_type")
     return result_type is not None and result_type.endswith("_success")
 
 
@@ -396,7 +407,7 @@ def _json_object(text: Any) -> Mapping[str, Any] | None:
 
 def _multivoice_text(turn: Mapping[str, Any], field: str) -> str | None:
     """The text of a multi-voice agent turn, whose ``message`` is null."""
-    multivoice = _opt_mapping(turn, "multivoice_message", f"{field}.multivoice_message")
+    multivoice = opt_mapping(turn, "multivoice_message", f"{field}.multivoice_message")
     if multivoice is None:
         return None
     parts = _list_of_objects(multivoice, "parts", f"{field}.multivoice_message.parts")
@@ -407,82 +418,24 @@ def _multivoice_text(turn: Mapping[str, Any], field: str) -> str | None:
 # ------------------------------------------------------------ typed accessors
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "list",
-        dict: "object",
-    }.get(type(value), type(value).__name__)
 
 
-def _as_mapping(value: Any, field: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise MappingError(field, f"expected an object, got {_kind(value)}")
-    return value
 
 
-def _req_mapping(source: Mapping[str, Any], key: str, field: str) -> Mapping[str, Any]:
-    value = _opt_mapping(source, key, field)
-    if value is None:
-        raise MappingError(field, "missing")
-    return value
 
 
-def _opt_mapping(source: Mapping[str, Any], key: str, field: str) -> Mapping[str, Any] | None:
-    value = source.get(key)
-    return None if value is None else _as_mapping(value, field)
 
 
-def _req_str(source: Mapping[str, Any], key: str, field: str) -> str:
-    value = _opt_str(source, key, field)
-    if not value:
-        raise MappingError(field, "missing" if value is None else "must not be empty")
-    return value
 
 
-def _opt_str(source: Mapping[str, Any], key: str, field: str) -> str | None:
-    value = source.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise MappingError(field, f"expected a string, got {_kind(value)}")
 
 
-def _opt_text(source: Mapping[str, Any] | None, key: str, field: str) -> str | None:
-    """A human-readable string; blank means absent."""
-    value = None if source is None else _opt_str(source, key, field)
-    return value if value and value.strip() else None
 
 
-def _req_number(source: Mapping[str, Any], key: str, field: str) -> float:
-    value = _opt_number(source, key, field)
-    if value is None:
-        raise MappingError(field, "missing")
-    return value
 
 
-def _opt_number(source: Mapping[str, Any], key: str, field: str) -> float | None:
-    value = source.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MappingError(field, f"expected a number, got {_kind(value)}")
-    if not math.isfinite(value):
-        raise MappingError(field, f"expected a finite number, got {value}")
-    return value
 
 
-def _opt_bool(source: Mapping[str, Any], key: str, field: str) -> bool:
-    value = source.get(key)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise MappingError(field, f"expected a boolean, got {_kind(value)}")
-    return value
 
 
 def _list_of_objects(source: Mapping[str, Any], key: str, field: str) -> list[dict[str, Any]]:
@@ -490,8 +443,8 @@ def _list_of_objects(source: Mapping[str, Any], key: str, field: str) -> list[di
     if value is None:
         return []
     if not isinstance(value, list):
-        raise MappingError(field, f"expected a list, got {_kind(value)}")
-    return [dict(_as_mapping(item, f"{field}[{i}]")) for i, item in enumerate(value)]
+        raise MappingError(field, f"expected a list, got {kind(value)}")
+    return [dict(as_mapping(item, f"{field}[{i}]")) for i, item in enumerate(value)]
 
 
 def _unix_to_datetime(value: float, field: str) -> datetime:

@@ -14,7 +14,6 @@ so a sync reports the bad call and carries on. Everything else Retell sends
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from convhub.conversations.schemas import (
     TurnIn,
 )
 from convhub.providers.base import MappingError
+from convhub.providers.fields import as_mapping, kind, opt_mapping, opt_number, opt_str, opt_text, req_number, req_str
 from convhub.providers.phones import to_e164
 
 __all__ = ["MappingError", "conversation_from_retell", "is_final"]
@@ -97,8 +97,8 @@ def conversation_from_retell(detail: Mapping[str, Any]) -> ConversationIn:
       when that is a number) when ``disconnection_reason`` is ``call_transfer``.
     """
     if not isinstance(detail, Mapping):
-        raise MappingError("body", f"expected a JSON object, got {_kind(detail)}")
-    call_id = _req_str(detail, "call_id", "call_id")
+        raise MappingError("body", f"expected a JSON object, got {kind(detail)}")
+    call_id = req_str(detail, "call_id", "call_id")
     try:
         return _map(detail, call_id)
     except MappingError as exc:
@@ -107,19 +107,19 @@ def conversation_from_retell(detail: Mapping[str, Any]) -> ConversationIn:
 
 def _map(detail: Mapping[str, Any], call_id: str) -> ConversationIn:
     agent = AgentRef(
-        provider_agent_id=_req_str(detail, "agent_id", "agent_id"),
-        name=_opt_text(detail, "agent_name", "agent_name"),
+        provider_agent_id=req_str(detail, "agent_id", "agent_id"),
+        name=opt_text(detail, "agent_name", "agent_name"),
     )
-    provider_status = _req_str(detail, "call_status", "call_status")
+    provider_status = req_str(detail, "call_status", "call_status")
     if provider_status not in _KNOWN_STATUSES:
         raise MappingError("call_status", f"unknown value {provider_status!r}")
-    analysis = _opt_mapping(detail, "call_analysis", "call_analysis")
+    analysis = opt_mapping(detail, "call_analysis", "call_analysis")
     status = _STATUSES.get(provider_status) or (Status.done if analysis is not None else Status.processing)
 
-    start_ms = _req_number(detail, "start_timestamp", "start_timestamp")
+    start_ms = req_number(detail, "start_timestamp", "start_timestamp")
     started_at = _ms_to_datetime(start_ms, "start_timestamp")
-    end_ms = _opt_number(detail, "end_timestamp", "end_timestamp")
-    duration_ms = _opt_number(detail, "duration_ms", "duration_ms")
+    end_ms = opt_number(detail, "end_timestamp", "end_timestamp")
+    duration_ms = opt_number(detail, "duration_ms", "duration_ms")
     if duration_ms is None and end_ms is not None:
         duration_ms = end_ms - start_ms
         if duration_ms < 0:
@@ -137,8 +137,8 @@ def _map(detail: Mapping[str, Any], call_id: str) -> ConversationIn:
     channel, direction, customer_number, agent_number = _line(detail)
     metadata = detail.get("metadata")
     metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
-    termination_reason = _opt_text(detail, "disconnection_reason", "disconnection_reason")
-    has_audio = _opt_text(detail, "recording_url", "recording_url") is not None
+    termination_reason = opt_text(detail, "disconnection_reason", "disconnection_reason")
+    has_audio = opt_text(detail, "recording_url", "recording_url") is not None
     cost_cents = _cost_cents(detail)
 
     return ConversationIn(
@@ -156,7 +156,7 @@ def _map(detail: Mapping[str, Any], call_id: str) -> ConversationIn:
         ended_at=ended_at,
         duration_secs=duration,
         call_successful=_outcome(analysis),
-        summary=_opt_text(analysis, "call_summary", "call_analysis.call_summary"),
+        summary=opt_text(analysis, "call_summary", "call_analysis.call_summary"),
         sentiment=_sentiment(analysis),
         termination_reason=termination_reason,
         cost_cents=cost_cents,
@@ -177,7 +177,7 @@ def _map(detail: Mapping[str, Any], call_id: str) -> ConversationIn:
 
 def _line(detail: Mapping[str, Any]) -> tuple[str, Direction | None, str | None, str | None]:
     """(channel, direction, customer number, agent number)."""
-    call_type = _opt_str(detail, "call_type", "call_type")
+    call_type = opt_str(detail, "call_type", "call_type")
     if call_type is None:  # partial webhook objects: a phone call is the one with numbers
         call_type = "phone_call" if "from_number" in detail or "to_number" in detail else "web_call"
     channel = _CHANNELS.get(call_type)
@@ -185,12 +185,12 @@ def _line(detail: Mapping[str, Any]) -> tuple[str, Direction | None, str | None,
         raise MappingError("call_type", f"unknown value {call_type!r}")
     if channel == "web":
         return channel, None, None, None
-    value = _opt_str(detail, "direction", "direction")
+    value = opt_str(detail, "direction", "direction")
     direction = None if value is None else _DIRECTIONS.get(value)
     if value is not None and direction is None:
         raise MappingError("direction", f"unknown value {value!r}")
-    caller = to_e164(_opt_str(detail, "from_number", "from_number"))
-    callee = to_e164(_opt_str(detail, "to_number", "to_number"))
+    caller = to_e164(opt_str(detail, "from_number", "from_number"))
+    callee = to_e164(opt_str(detail, "to_number", "to_number"))
     if direction is Direction.inbound:
         return channel, direction, caller, callee
     if direction is Direction.outbound:
@@ -204,10 +204,10 @@ def _user_id(detail: Mapping[str, Any], metadata: Mapping[str, Any]) -> str | No
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    variables = _opt_mapping(detail, "retell_llm_dynamic_variables", "retell_llm_dynamic_variables")
+    variables = opt_mapping(detail, "retell_llm_dynamic_variables", "retell_llm_dynamic_variables")
     if variables is None:
         return None
-    return _opt_text(variables, "user_id", "retell_llm_dynamic_variables.user_id")
+    return opt_text(variables, "user_id", "retell_llm_dynamic_variables.user_id")
 
 
 def _outcome(analysis: Mapping[str, Any] | None) -> CallSuccessful:
@@ -215,12 +215,12 @@ def _outcome(analysis: Mapping[str, Any] | None) -> CallSuccessful:
     if value is None:
         return CallSuccessful.unknown
     if not isinstance(value, bool):
-        raise MappingError("call_analysis.call_successful", f"expected a boolean, got {_kind(value)}")
+        raise MappingError("call_analysis.call_successful", f"expected a boolean, got {kind(value)}")
     return CallSuccessful.success if value else CallSuccessful.failure
 
 
 def _sentiment(analysis: Mapping[str, Any] | None) -> str | None:
-    value = _opt_text(analysis, "user_sentiment", "call_analysis.user_sentiment")
+    value = opt_text(analysis, "user_sentiment", "call_analysis.user_sentiment")
     if value is None or value.lower() == "unknown":
         return None
     return value.lower()
@@ -229,19 +229,19 @@ def _sentiment(analysis: Mapping[str, Any] | None) -> str | None:
 def _data_collection(analysis: Mapping[str, Any] | None) -> list[DataCollectionIn]:
     if analysis is None:
         return []
-    data = _opt_mapping(analysis, "custom_analysis_data", "call_analysis.custom_analysis_data")
+    data = opt_mapping(analysis, "custom_analysis_data", "call_analysis.custom_analysis_data")
     if data is None:
         return []
     return [DataCollectionIn(data_collection_id=str(key), value=value) for key, value in data.items()]
 
 
 def _cost_cents(detail: Mapping[str, Any]) -> float | None:
-    cost = _opt_mapping(detail, "call_cost", "call_cost")
-    return None if cost is None else _opt_number(cost, "combined_cost", "call_cost.combined_cost")
+    cost = opt_mapping(detail, "call_cost", "call_cost")
+    return None if cost is None else opt_number(cost, "combined_cost", "call_cost.combined_cost")
 
 
 def _transfer_to(detail: Mapping[str, Any]) -> str | None:
-    destination = _opt_text(detail, "transfer_destination", "transfer_destination")
+    destination = opt_text(detail, "transfer_destination", "transfer_destination")
     if destination is None:
         return None
     target = destination.strip()
@@ -258,13 +258,13 @@ def _turns(detail: Mapping[str, Any]) -> list[TurnIn]:
     if items is None:
         return []
     if not isinstance(items, list):
-        raise MappingError(key, f"expected a list, got {_kind(items)}")
+        raise MappingError(key, f"expected a list, got {kind(items)}")
     turns: list[TurnIn] = []
     tool_names: dict[str, str] = {}
     at = 0.0
     for i, raw_item in enumerate(items):
         field = f"{key}[{i}]"
-        item = _as_mapping(raw_item, field)
+        item = as_mapping(raw_item, field)
         turn = _turn(item, field, at, tool_names)
         if turn is not None:
             at = turn.time_in_call_secs
@@ -274,61 +274,61 @@ def _turns(detail: Mapping[str, Any]) -> list[TurnIn]:
 
 def _turn(item: Mapping[str, Any], field: str, at: float, tool_names: dict[str, str]) -> TurnIn | None:
     """One transcript entry as a turn (None for entries that are not part of the conversation)."""
-    role = _req_str(item, "role", f"{field}.role")
+    role = req_str(item, "role", f"{field}.role")
     speaker = _SPEAKERS.get(role)
     if speaker is not None:
         extra: dict[str, Any] = {}
         if role == "transfer_target":
             extra["retell_role"] = role
-        metadata = _opt_mapping(item, "metadata", f"{field}.metadata")
+        metadata = opt_mapping(item, "metadata", f"{field}.metadata")
         if metadata:
             extra["metadata"] = dict(metadata)
         return TurnIn(
             role=speaker,
-            message=_opt_text(item, "content", f"{field}.content"),
+            message=opt_text(item, "content", f"{field}.content"),
             time_in_call_secs=_first_word_start(item, field, at),
             source_medium="audio" if speaker is Role.user else None,
             extra=extra,
         )
     if role == "tool_call_invocation":
-        tool_call_id = _req_str(item, "tool_call_id", f"{field}.tool_call_id")
-        name = _req_str(item, "name", f"{field}.name")
+        tool_call_id = req_str(item, "tool_call_id", f"{field}.tool_call_id")
+        name = req_str(item, "name", f"{field}.name")
         tool_names[tool_call_id] = name
         call: dict[str, Any] = {
             "request_id": tool_call_id,
             "tool_name": name,
-            "params_as_json": _opt_str(item, "arguments", f"{field}.arguments") or "{}",
+            "params_as_json": opt_str(item, "arguments", f"{field}.arguments") or "{}",
             "tool_has_been_called": True,
         }
-        kind = _opt_str(item, "type", f"{field}.type")
-        if kind is not None:
-            call["type"] = kind
+        call_type = opt_str(item, "type", f"{field}.type")
+        if call_type is not None:
+            call["type"] = call_type
         return TurnIn(role=Role.agent, time_in_call_secs=at, tool_calls=[call])
     if role == "tool_call_result":
-        tool_call_id = _req_str(item, "tool_call_id", f"{field}.tool_call_id")
+        tool_call_id = req_str(item, "tool_call_id", f"{field}.tool_call_id")
         successful = item.get("successful")
         if successful is not None and not isinstance(successful, bool):
-            raise MappingError(f"{field}.successful", f"expected a boolean, got {_kind(successful)}")
+            raise MappingError(f"{field}.successful", f"expected a boolean, got {kind(successful)}")
         result = {
             "request_id": tool_call_id,
             "tool_name": tool_names.get(tool_call_id, "unknown"),
-            "result_value": _opt_str(item, "content", f"{field}.content") or "",
+            "result_value": opt_str(item, "content", f"{field}.content") or "",
             "is_error": successful is False,
             "tool_has_been_called": True,
         }
         return TurnIn(role=Role.tool, time_in_call_secs=at, tool_results=[result])
     if role == "dtmf":
-        digit = _req_str(item, "digit", f"{field}.digit")
+        digit = req_str(item, "digit", f"{field}.digit")
         return TurnIn(role=Role.user, message=digit, time_in_call_secs=at, extra={"retell_role": role})
     if role in ("sms", "injected"):
-        time_sec = _opt_number(item, "time_sec", f"{field}.time_sec")
+        time_sec = opt_number(item, "time_sec", f"{field}.time_sec")
         extra = {"retell_role": role}
         multimedia = item.get("multimedia")
         if multimedia:
             extra["multimedia"] = multimedia
         return TurnIn(
             role=Role.user if role == "sms" else Role.system,
-            message=_opt_text(item, "content", f"{field}.content"),
+            message=opt_text(item, "content", f"{field}.content"),
             time_in_call_secs=at if time_sec is None else time_sec,
             source_medium="text" if role == "sms" else None,
             extra=extra,
@@ -343,9 +343,9 @@ def _first_word_start(item: Mapping[str, Any], field: str, fallback: float) -> f
     if words is None:
         return fallback
     if not isinstance(words, list):
-        raise MappingError(f"{field}.words", f"expected a list, got {_kind(words)}")
+        raise MappingError(f"{field}.words", f"expected a list, got {kind(words)}")
     for i, word in enumerate(words):
-        start = _opt_number(_as_mapping(word, f"{field}.words[{i}]"), "start", f"{field}.words[{i}].start")
+        start = opt_number(as_mapping(word, f"{field}.words[{i}]"), "start", f"{field}.words[{i}].start")
         if start is not None:
             return start
     return fallback
@@ -354,66 +354,20 @@ def _first_word_start(item: Mapping[str, Any], field: str, fallback: float) -> f
 # ------------------------------------------------------------ typed accessors
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "list",
-        dict: "object",
-    }.get(type(value), type(value).__name__)
 
 
-def _as_mapping(value: Any, field: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise MappingError(field, f"expected an object, got {_kind(value)}")
-    return value
 
 
-def _opt_mapping(source: Mapping[str, Any], key: str, field: str) -> Mapping[str, Any] | None:
-    value = source.get(key)
-    return None if value is None else _as_mapping(value, field)
 
 
-def _req_str(source: Mapping[str, Any], key: str, field: str) -> str:
-    value = _opt_str(source, key, field)
-    if not value:
-        raise MappingError(field, "missing" if value is None else "must not be empty")
-    return value
 
 
-def _opt_str(source: Mapping[str, Any], key: str, field: str) -> str | None:
-    value = source.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise MappingError(field, f"expected a string, got {_kind(value)}")
 
 
-def _opt_text(source: Mapping[str, Any] | None, key: str, field: str) -> str | None:
-    """A human-readable string; blank means absent."""
-    value = None if source is None else _opt_str(source, key, field)
-    return value if value and value.strip() else None
 
 
-def _req_number(source: Mapping[str, Any], key: str, field: str) -> float:
-    value = _opt_number(source, key, field)
-    if value is None:
-        raise MappingError(field, "missing")
-    return value
 
 
-def _opt_number(source: Mapping[str, Any], key: str, field: str) -> float | None:
-    value = source.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MappingError(field, f"expected a number, got {_kind(value)}")
-    if not math.isfinite(value):
-        raise MappingError(field, f"expected a finite number, got {value}")
-    return value
 
 
 def _ms_to_datetime(value: float, field: str) -> datetime:

@@ -15,7 +15,6 @@ too, so every Vapi field name is read in one module.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +31,7 @@ from convhub.conversations.schemas import (
     TurnIn,
 )
 from convhub.providers.base import MappingError
+from convhub.providers.fields import as_mapping, kind, opt_mapping, opt_number, opt_str, opt_text, req_mapping, req_str
 from convhub.providers.phones import to_e164
 
 __all__ = [
@@ -151,8 +151,8 @@ def conversation_from_vapi(detail: Mapping[str, Any]) -> ConversationIn:
       recording holds both parties, so user and response audio follow it.
     """
     if not isinstance(detail, Mapping):
-        raise MappingError("body", f"expected a JSON object, got {_kind(detail)}")
-    call_id = _req_str(detail, "id", "id")
+        raise MappingError("body", f"expected a JSON object, got {kind(detail)}")
+    call_id = req_str(detail, "id", "id")
     try:
         return _map(detail, call_id)
     except MappingError as exc:
@@ -165,7 +165,7 @@ def conversation_from_vapi(detail: Mapping[str, Any]) -> ConversationIn:
 def parse_timestamp(value: Any, field: str) -> datetime:
     """An ISO 8601 timestamp as Vapi writes them (``2025-06-04T13:00:00.123Z``); naive means UTC."""
     if not isinstance(value, str):
-        raise MappingError(field, f"expected an ISO 8601 string, got {_kind(value)}")
+        raise MappingError(field, f"expected an ISO 8601 string, got {kind(value)}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -184,14 +184,14 @@ TRANSIENT_AGENT_PREFIX = "transient:"
 def call_agent(detail: Mapping[str, Any]) -> AgentRef:
     """The assistant (or squad, or workflow) that took the call, with its name when the call says it."""
     agent_id = (
-        _opt_str(detail, "assistantId", "assistantId")
-        or _opt_str(detail, "squadId", "squadId")
-        or _opt_str(detail, "workflowId", "workflowId")
+        opt_str(detail, "assistantId", "assistantId")
+        or opt_str(detail, "squadId", "squadId")
+        or opt_str(detail, "workflowId", "workflowId")
     )
     name = None
-    assistant = _opt_mapping(detail, "assistant", "assistant")
+    assistant = opt_mapping(detail, "assistant", "assistant")
     if assistant is not None:
-        name = _opt_text(assistant, "name", "assistant.name")
+        name = opt_text(assistant, "name", "assistant.name")
     if not agent_id:
         # A transient assistant (defined inline in the call) has no id: its calls gather under one
         # agent per assistant name, so they are filed, not failed run after run.
@@ -204,20 +204,20 @@ def call_agent(detail: Mapping[str, Any]) -> AgentRef:
 
 def recording_url(detail: Mapping[str, Any]) -> str | None:
     """The URL of the call's (mixed) recording, or None when it has none."""
-    artifact = _opt_mapping(detail, "artifact", "artifact")
+    artifact = opt_mapping(detail, "artifact", "artifact")
     if artifact is not None:
-        url = _opt_text(artifact, "recordingUrl", "artifact.recordingUrl")
+        url = opt_text(artifact, "recordingUrl", "artifact.recordingUrl")
         if url:
             return url
-        recording = _opt_mapping(artifact, "recording", "artifact.recording")
-        mono = None if recording is None else _opt_mapping(recording, "mono", "artifact.recording.mono")
-        url = None if mono is None else _opt_text(mono, "combinedUrl", "artifact.recording.mono.combinedUrl")
+        recording = opt_mapping(artifact, "recording", "artifact.recording")
+        mono = None if recording is None else opt_mapping(recording, "mono", "artifact.recording.mono")
+        url = None if mono is None else opt_text(mono, "combinedUrl", "artifact.recording.mono.combinedUrl")
         if url:
             return url
-        url = _opt_text(artifact, "stereoRecordingUrl", "artifact.stereoRecordingUrl")
+        url = opt_text(artifact, "stereoRecordingUrl", "artifact.stereoRecordingUrl")
         if url:
             return url
-    return _opt_text(detail, "recordingUrl", "recordingUrl")  # calls from before ``artifact`` existed
+    return opt_text(detail, "recordingUrl", "recordingUrl")  # calls from before ``artifact`` existed
 
 
 # ----------------------------------------------------------------------- the mapping
@@ -225,7 +225,7 @@ def recording_url(detail: Mapping[str, Any]) -> str | None:
 
 def _map(detail: Mapping[str, Any], call_id: str) -> ConversationIn:
     agent = call_agent(detail)
-    provider_status = _req_str(detail, "status", "status")
+    provider_status = req_str(detail, "status", "status")
     if provider_status not in _STATUSES:
         raise MappingError("status", f"unknown value {provider_status!r}")
 
@@ -233,7 +233,7 @@ def _map(detail: Mapping[str, Any], call_id: str) -> ConversationIn:
     started = _opt_time(detail, "startedAt")
     ended = _opt_time(detail, "endedAt")
     updated = _opt_time(detail, "updatedAt")
-    ended_reason = _opt_text(detail, "endedReason", "endedReason")
+    ended_reason = opt_text(detail, "endedReason", "endedReason")
     status = _status(provider_status, ended_reason, started)
 
     started_at = started or created_at
@@ -245,26 +245,26 @@ def _map(detail: Mapping[str, Any], call_id: str) -> ConversationIn:
         duration = round((ended_at - started).total_seconds())
 
     channel, direction = _channel(detail)
-    customer = _opt_mapping(detail, "customer", "customer")
+    customer = opt_mapping(detail, "customer", "customer")
     customer_number = None
     if customer is not None:
         customer_number = to_e164(
-            _opt_str(customer, "number", "customer.number") or _opt_str(customer, "sipUri", "customer.sipUri")
+            opt_str(customer, "number", "customer.number") or opt_str(customer, "sipUri", "customer.sipUri")
         )
-    line = _opt_mapping(detail, "phoneNumber", "phoneNumber")
+    line = opt_mapping(detail, "phoneNumber", "phoneNumber")
     agent_number = None
     if line is not None:
         agent_number = to_e164(
-            _opt_str(line, "number", "phoneNumber.number")
-            or _opt_str(line, "twilioPhoneNumber", "phoneNumber.twilioPhoneNumber")
+            opt_str(line, "number", "phoneNumber.number")
+            or opt_str(line, "twilioPhoneNumber", "phoneNumber.twilioPhoneNumber")
         )
 
-    overrides = _opt_mapping(detail, "assistantOverrides", "assistantOverrides")
-    metadata = None if overrides is None else _opt_mapping(overrides, "metadata", "assistantOverrides.metadata")
+    overrides = opt_mapping(detail, "assistantOverrides", "assistantOverrides")
+    metadata = None if overrides is None else opt_mapping(overrides, "metadata", "assistantOverrides.metadata")
 
-    analysis = _opt_mapping(detail, "analysis", "analysis")
+    analysis = opt_mapping(detail, "analysis", "analysis")
     outcome, evaluation = _success(analysis)
-    cost = _opt_number(detail, "cost", "cost")
+    cost = opt_number(detail, "cost", "cost")
     has_audio = recording_url(detail) is not None
 
     return ConversationIn(
@@ -282,8 +282,8 @@ def _map(detail: Mapping[str, Any], call_id: str) -> ConversationIn:
         ended_at=ended_at,
         duration_secs=duration,
         call_successful=outcome,
-        summary=None if analysis is None else _opt_text(analysis, "summary", "analysis.summary"),
-        title=_opt_text(detail, "name", "name"),
+        summary=None if analysis is None else opt_text(analysis, "summary", "analysis.summary"),
+        title=opt_text(detail, "name", "name"),
         termination_reason=ended_reason,
         cost_cents=None if cost is None else round(cost * 100, 6),
         cost_raw=None if cost is None else {"amount": cost, "unit": "usd"},
@@ -314,10 +314,10 @@ def _status(provider_status: str, ended_reason: str | None, started: datetime | 
 
 
 def _channel(detail: Mapping[str, Any]) -> tuple[str, Direction | None]:
-    call_type = _opt_str(detail, "type", "type")
+    call_type = opt_str(detail, "type", "type")
     if call_type is None:
-        customer = _opt_mapping(detail, "customer", "customer")
-        has_number = customer is not None and _opt_str(customer, "number", "customer.number") is not None
+        customer = opt_mapping(detail, "customer", "customer")
+        has_number = customer is not None and opt_str(customer, "number", "customer.number") is not None
         return ("phone", None) if has_number else ("web", None)
     if call_type not in _CHANNELS:
         raise MappingError("type", f"unknown value {call_type!r}")
@@ -328,10 +328,10 @@ def _user_id(
     customer: Mapping[str, Any] | None, overrides: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None
 ) -> str | None:
     if customer is not None:
-        external = _opt_text(customer, "externalId", "customer.externalId")
+        external = opt_text(customer, "externalId", "customer.externalId")
         if external:
             return external
-    variables = None if overrides is None else _opt_mapping(
+    variables = None if overrides is None else opt_mapping(
         overrides, "variableValues", "assistantOverrides.variableValues"
     )
     for source in (metadata, variables):
@@ -360,7 +360,7 @@ def _success(analysis: Mapping[str, Any] | None) -> tuple[CallSuccessful, list[E
     elif isinstance(value, int | float):
         text = str(value)
     else:
-        raise MappingError("analysis.successEvaluation", f"expected a string, got {_kind(value)}")
+        raise MappingError("analysis.successEvaluation", f"expected a string, got {kind(value)}")
     if not text:
         return CallSuccessful.unknown, []
     word = text.lower()
@@ -375,7 +375,7 @@ def _success(analysis: Mapping[str, Any] | None) -> tuple[CallSuccessful, list[E
 
 
 def _data_collection(analysis: Mapping[str, Any] | None) -> list[DataCollectionIn]:
-    structured = None if analysis is None else _opt_mapping(analysis, "structuredData", "analysis.structuredData")
+    structured = None if analysis is None else opt_mapping(analysis, "structuredData", "analysis.structuredData")
     if structured is None:
         return []
     return [DataCollectionIn(data_collection_id=str(key), value=value) for key, value in structured.items()]
@@ -384,19 +384,19 @@ def _data_collection(analysis: Mapping[str, Any] | None) -> list[DataCollectionI
 def _transfer_to(detail: Mapping[str, Any], ended_reason: str | None) -> str | None:
     if ended_reason not in _TRANSFER_REASONS:
         return None
-    destination = _opt_mapping(detail, "destination", "destination")
+    destination = opt_mapping(detail, "destination", "destination")
     if destination is not None:
-        number = _opt_str(destination, "number", "destination.number")
+        number = opt_str(destination, "number", "destination.number")
         if number:
             return to_e164(number)
-    forwarded = _opt_str(detail, "forwardedPhoneNumber", "forwardedPhoneNumber")
+    forwarded = opt_str(detail, "forwardedPhoneNumber", "forwardedPhoneNumber")
     if forwarded:
         return to_e164(forwarded)
-    artifact = _opt_mapping(detail, "artifact", "artifact")
+    artifact = opt_mapping(detail, "artifact", "artifact")
     transfers = [] if artifact is None else _list_of_objects(artifact, "transfers", "artifact.transfers")
     for i, transfer in reversed(list(enumerate(transfers))):
-        target = _opt_mapping(transfer, "destination", f"artifact.transfers[{i}].destination")
-        number = None if target is None else _opt_str(target, "number", f"artifact.transfers[{i}].destination.number")
+        target = opt_mapping(transfer, "destination", f"artifact.transfers[{i}].destination")
+        number = None if target is None else opt_str(target, "number", f"artifact.transfers[{i}].destination.number")
         if number:
             return to_e164(number)
     return None
@@ -406,7 +406,7 @@ def _transfer_to(detail: Mapping[str, Any], ended_reason: str | None) -> str | N
 
 
 def _messages(detail: Mapping[str, Any]) -> tuple[list[Any], str]:
-    artifact = _opt_mapping(detail, "artifact", "artifact")
+    artifact = opt_mapping(detail, "artifact", "artifact")
     if artifact is not None and artifact.get("messages") is not None:
         field = "artifact.messages"
         value = artifact["messages"]
@@ -416,7 +416,7 @@ def _messages(detail: Mapping[str, Any]) -> tuple[list[Any], str]:
         if value is None:
             return [], field
     if not isinstance(value, list):
-        raise MappingError(field, f"expected a list, got {_kind(value)}")
+        raise MappingError(field, f"expected a list, got {kind(value)}")
     return value, field
 
 
@@ -426,12 +426,12 @@ def _turns(detail: Mapping[str, Any]) -> list[TurnIn]:
     turns = []
     for i, item in enumerate(messages):
         where = f"{field}[{i}]"
-        turns.append(_turn(_as_mapping(item, where), where, tool_names))
+        turns.append(_turn(as_mapping(item, where), where, tool_names))
     return turns
 
 
 def _turn(message: Mapping[str, Any], field: str, tool_names: dict[str, str]) -> TurnIn:
-    role_name = _req_str(message, "role", f"{field}.role")
+    role_name = req_str(message, "role", f"{field}.role")
     tool_calls: list[dict[str, Any]] = []
     tool_results: list[dict[str, Any]] = []
     if role_name == "user":
@@ -450,11 +450,11 @@ def _turn(message: Mapping[str, Any], field: str, tool_names: dict[str, str]) ->
     if "toolCalls" in message:  # tool_calls messages, and OpenAI-style assistant messages that call tools
         calls = _list_of_objects(message, "toolCalls", f"{field}.toolCalls")
         tool_calls = [_tool_call(call, f"{field}.toolCalls[{j}]", tool_names) for j, call in enumerate(calls)]
-    text = _opt_str(message, "message", f"{field}.message")
+    text = opt_str(message, "message", f"{field}.message")
     return TurnIn(
         role=role,
         message=text if text and text.strip() else None,
-        time_in_call_secs=_opt_number(message, "secondsFromStart", f"{field}.secondsFromStart") or 0,
+        time_in_call_secs=opt_number(message, "secondsFromStart", f"{field}.secondsFromStart") or 0,
         tool_calls=tool_calls,
         tool_results=tool_results,
         extra={k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None},
@@ -462,25 +462,25 @@ def _turn(message: Mapping[str, Any], field: str, tool_names: dict[str, str]) ->
 
 
 def _tool_call(call: Mapping[str, Any], field: str, tool_names: dict[str, str]) -> dict[str, Any]:
-    function = _req_mapping(call, "function", f"{field}.function")
-    name = _req_str(function, "name", f"{field}.function.name")
+    function = req_mapping(call, "function", f"{field}.function")
+    name = req_str(function, "name", f"{field}.function.name")
     arguments = function.get("arguments")
     if arguments is not None and not isinstance(arguments, str):
         arguments = json.dumps(arguments)
-    call_id = _opt_str(call, "id", f"{field}.id")
+    call_id = opt_str(call, "id", f"{field}.id")
     if call_id:
         tool_names[call_id] = name
     return {
         "tool_name": name,
         "request_id": call_id,
         "params_as_json": arguments,
-        "type": _opt_str(call, "type", f"{field}.type") or "function",
+        "type": opt_str(call, "type", f"{field}.type") or "function",
     }
 
 
 def _tool_result(message: Mapping[str, Any], field: str, tool_names: dict[str, str]) -> dict[str, Any]:
-    call_id = _opt_str(message, "toolCallId", f"{field}.toolCallId")
-    name = _opt_str(message, "name", f"{field}.name") or (tool_names.get(call_id) if call_id else None)
+    call_id = opt_str(message, "toolCallId", f"{field}.toolCallId")
+    name = opt_str(message, "name", f"{field}.name") or (tool_names.get(call_id) if call_id else None)
     if not name:
         raise MappingError(f"{field}.name", "missing (and no earlier tool call has this toolCallId)")
     result = message.get("result")
@@ -506,66 +506,20 @@ def _assistant_name_from_messages(detail: Mapping[str, Any], agent_id: str) -> s
 # ------------------------------------------------------------ typed accessors
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "list",
-        dict: "object",
-    }.get(type(value), type(value).__name__)
 
 
-def _as_mapping(value: Any, field: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise MappingError(field, f"expected an object, got {_kind(value)}")
-    return value
 
 
-def _req_mapping(source: Mapping[str, Any], key: str, field: str) -> Mapping[str, Any]:
-    value = _opt_mapping(source, key, field)
-    if value is None:
-        raise MappingError(field, "missing")
-    return value
 
 
-def _opt_mapping(source: Mapping[str, Any], key: str, field: str) -> Mapping[str, Any] | None:
-    value = source.get(key)
-    return None if value is None else _as_mapping(value, field)
 
 
-def _req_str(source: Mapping[str, Any], key: str, field: str) -> str:
-    value = _opt_str(source, key, field)
-    if not value:
-        raise MappingError(field, "missing" if value is None else "must not be empty")
-    return value
 
 
-def _opt_str(source: Mapping[str, Any], key: str, field: str) -> str | None:
-    value = source.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise MappingError(field, f"expected a string, got {_kind(value)}")
 
 
-def _opt_text(source: Mapping[str, Any], key: str, field: str) -> str | None:
-    """A human-readable string; blank means absent."""
-    value = _opt_str(source, key, field)
-    return value if value and value.strip() else None
 
 
-def _opt_number(source: Mapping[str, Any], key: str, field: str) -> float | None:
-    value = source.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MappingError(field, f"expected a number, got {_kind(value)}")
-    if not math.isfinite(value):
-        raise MappingError(field, f"expected a finite number, got {value}")
-    return value
 
 
 def _opt_time(source: Mapping[str, Any], key: str) -> datetime | None:
@@ -578,5 +532,5 @@ def _list_of_objects(source: Mapping[str, Any], key: str, field: str) -> list[di
     if value is None:
         return []
     if not isinstance(value, list):
-        raise MappingError(field, f"expected a list, got {_kind(value)}")
-    return [dict(_as_mapping(item, f"{field}[{i}]")) for i, item in enumerate(value)]
+        raise MappingError(field, f"expected a list, got {kind(value)}")
+    return [dict(as_mapping(item, f"{field}[{i}]")) for i, item in enumerate(value)]
