@@ -137,6 +137,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from convhub.conversations.endpoints import router as conversations_router
     from convhub.elevenlabs_api.endpoints import router as elevenlabs_router
     from convhub.live.endpoints import router as live_router
+    from convhub.live.realtime import quiet_denial_noise
+    from convhub.live.realtime import router as realtime_router
     from convhub.messages.endpoints import router as messages_router
     from convhub.sync.endpoints import router as sync_router
     from convhub.webhooks.endpoints import router as webhooks_router
@@ -149,4 +151,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(live_router)
     app.include_router(agents_router)
     app.include_router(messages_router)
+    app.include_router(realtime_router)
+    quiet_denial_noise()
     return app

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, description="Signing secret; generated and kept in data_dir.")
     signed_url_ttl_secs: int = 15 * 60
     token_ttl_secs: int = 15 * 60
+    realtime_ping_secs: float = Field(
+        default=20.0, gt=0, description="How often a realtime WebSocket is pinged (ElevenLabs' ping events)."
+    )
     db_pool_size: int = 10
     scheduler: bool = Field(default=True, description="Run scheduled provider syncs in this process.")
     process_webhooks: bool = Field(default=True, description="Process stored webhook events in this process.")

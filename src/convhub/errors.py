@@ -113,13 +113,18 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                415: "unsupported_media_type", 429: "rate_limited"}
 
 
+def error_response(exc: ConvhubError) -> JSONResponse:
+    """How a domain error is answered, wherever it is raised (a WebSocket handshake refuses the same way)."""
+    if isinstance(exc, Unprocessable):
+        issue = {"loc": list(exc.loc), "msg": exc.message, "type": "value_error"}
+        return JSONResponse({"detail": [issue]}, status_code=422)
+    return JSONResponse(_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConvhubError)
     async def _domain(_: Request, exc: ConvhubError) -> JSONResponse:
-        if isinstance(exc, Unprocessable):
-            issue = {"loc": list(exc.loc), "msg": exc.message, "type": "value_error"}
-            return JSONResponse({"detail": [issue]}, status_code=422)
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers)
+        return error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -20,6 +20,8 @@ from convhub.models import Agent
 DEFAULT_CONTEXT_BUDGET_CHARS = 8000
 DEFAULT_SYSTEM_PROMPT = "You are {name}, a helpful assistant. Answer clearly and concisely."
 METADATA_PREFIX = "Conversation metadata (JSON): "
+NOTES_PREFIX = "What the application said about this conversation since it began, oldest first:"
+MAX_NOTES = 20
 
 # Stored turn roles as the model sees them; a human operator speaks for the agent. System and tool
 # turns are the provider's own bookkeeping and are not replayed.
@@ -37,16 +39,26 @@ def context_budget(agent: Agent) -> int:
 
 
 def build_messages(
-    agent: Agent, history: Sequence[tuple[str, str]], metadata: Mapping[str, Any]
+    agent: Agent,
+    history: Sequence[tuple[str, str]],
+    metadata: Mapping[str, Any],
+    *,
+    prompt: str | None = None,
+    notes: Sequence[str] = (),
 ) -> list[ChatMessage]:
-    """The messages for a reply: system prompt, metadata (when any), then the newest history that fits.
+    """The messages for a reply: system prompt, metadata (when any), the application's contextual updates
+    (the last :data:`MAX_NOTES`), then the newest history that fits.
 
-    ``history`` is the conversation's turns as (role, text), oldest first.
+    ``history`` is the conversation's turns as (role, text), oldest first; ``prompt`` replaces the agent's
+    system prompt (a realtime session's override).
     """
-    messages = [ChatMessage("system", system_prompt(agent))]
+    messages = [ChatMessage("system", prompt if prompt and prompt.strip() else system_prompt(agent))]
     if metadata:
         compact = json.dumps(dict(metadata), separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
         messages.append(ChatMessage("system", METADATA_PREFIX + compact))
+    kept = [note for note in notes if note.strip()][-MAX_NOTES:]
+    if kept:
+        messages.append(ChatMessage("system", "\n".join([NOTES_PREFIX, *(f"- {note}" for note in kept)])))
     turns = [ChatMessage(_ROLES[role], text) for role, text in history if role in _ROLES and text.strip()]
     return messages + fit_budget(turns, context_budget(agent))
 

@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.kit.repository import WorkspaceRepository
 from convhub.models import Agent, AgentDocument, Conversation
+
+NATIVE = "convhub"
 
 
 class DocumentSummary(NamedTuple):
@@ -55,6 +58,16 @@ class AgentRepository(WorkspaceRepository[Agent]):
                                         AgentDocument.workspace_id == self.workspace_id)
         )
         await self.session.execute(delete(Agent).where(Agent.id == agent_id, Agent.workspace_id == self.workspace_id))
+
+
+async def find_public_agent(session: AsyncSession, agent_id: str) -> Agent | None:
+    """The native agent ``agent_id`` when it is public, from whichever workspace owns it.
+
+    The one agent query without a workspace: a public agent is opened by anyone who knows its id, and
+    the workspace comes from the agent.
+    """
+    stmt = select(Agent).where(Agent.id == agent_id, Agent.public.is_(True), Agent.provider == NATIVE)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 class DocumentRepository(WorkspaceRepository[AgentDocument]):

@@ -23,7 +23,7 @@ from convhub.agents.backends import knowledge
 from convhub.agents.backends.base import AgentBackend
 from convhub.agents.backends.openai import OpenAIBackend
 from convhub.agents.documents import check_text
-from convhub.agents.repository import AgentRepository, DocumentRepository
+from convhub.agents.repository import NATIVE, AgentRepository, DocumentRepository
 from convhub.agents.schemas import (
     BACKEND_FIELDS,
     COMMON_FIELDS,
@@ -46,7 +46,6 @@ from convhub.kit.time import utcnow
 from convhub.models import Agent, AgentDocument
 from convhub.privacy.audit import record
 
-NATIVE = "convhub"
 MAX_PAGE = 100
 PREVIEW_CHARS = 200
 # Building an index this large takes long enough to hold up other requests: build it in a thread.

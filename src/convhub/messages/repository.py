@@ -19,12 +19,20 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from convhub.agents.repository import NATIVE
 from convhub.conversations.repository import ConversationRepository
 from convhub.kit.repository import WorkspaceRepository
 from convhub.models import Conversation, Turn
 
 OPEN_STATUSES = ("initiated", "in-progress")
-NATIVE = "convhub"
+# ``extra.kind`` of a system turn holding what the application told the agent mid-conversation.
+CONTEXTUAL_UPDATE = "contextual_update"
+
+
+@dataclass(frozen=True)
+class ChatHistory:
+    turns: list[tuple[str, str]]
+    notes: list[str]
 
 
 @dataclass(frozen=True)
@@ -60,12 +68,20 @@ class ChatRepository(WorkspaceRepository[Turn]):
         stmt = self.scoped(select(Turn).where(Turn.id == turn_id, Turn.conversation_id == conversation_id))
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def history(self, conversation_id: str) -> list[tuple[str, str]]:
-        """(role, text) of every turn, oldest first: what an agent's context is built from."""
+    async def history(self, conversation_id: str) -> ChatHistory:
+        """What an agent's context is built from: every turn as (role, text), oldest first, and the
+        application's contextual updates among them."""
         stmt = self.scoped(
-            select(Turn.role, Turn.message).where(Turn.conversation_id == conversation_id).order_by(Turn.idx)
+            select(Turn.role, Turn.message, Turn.extra).where(Turn.conversation_id == conversation_id)
+            .order_by(Turn.idx)
         )
-        return [(role, message or "") for role, message in await self.session.execute(stmt)]
+        history = ChatHistory([], [])
+        for role, message, extra in await self.session.execute(stmt):
+            if role == "system" and isinstance(extra, dict) and extra.get("kind") == CONTEXTUAL_UPDATE:
+                history.notes.append(message or "")
+            else:
+                history.turns.append((role, message or ""))
+        return history
 
     async def page(
         self,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from convhub.agents import service as agents
 from convhub.agents.backends.base import AgentBackend, ChatMessage
 from convhub.agents.context import build_messages
+from convhub.agents.repository import NATIVE
 from convhub.conversations import service as conversations
 from convhub.conversations.ingest import content_hash
 from convhub.conversations.repository import ConversationRepository
@@ -32,7 +33,13 @@ from convhub.kit.ids import new_id
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import utcnow
-from convhub.messages.repository import NATIVE, OPEN_STATUSES, ChatRepository, IdleChat, idle_chats
+from convhub.messages.repository import (
+    CONTEXTUAL_UPDATE,
+    OPEN_STATUSES,
+    ChatRepository,
+    IdleChat,
+    idle_chats,
+)
 from convhub.messages.schemas import (
     ChatConversationCreate,
     ChatConversationRead,
@@ -68,6 +75,7 @@ class NewTurn:
     message: str
     at: datetime
     interrupted: bool = False
+    extra: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,9 +164,11 @@ def _index(value: Any) -> int | None:
 
 
 async def create_chat(
-    session: AsyncSession, workspace_id: str, body: ChatConversationCreate, *, actor: str | None
+    session: AsyncSession, workspace_id: str, body: ChatConversationCreate, *, actor: str | None,
+    conversation_id: str | None = None,
 ) -> Conversation:
-    """A new chat with a native agent, in progress from now."""
+    """A new chat with a native agent, in progress from now; under ``conversation_id`` when one was promised
+    (a signed URL names it), else a fresh id."""
     agent = await agents.get_agent(session, workspace_id, body.agent_id)
     if agent.provider != NATIVE:
         raise Unprocessable(
@@ -167,7 +177,7 @@ async def create_chat(
             loc=("body", "agent_id"),
         )
     now = utcnow()
-    conv_id = new_id("conv")
+    conv_id = conversation_id or new_id("conv")
     # Not through ingest: that path mints its own id, and a chat's provider id is its id. The row still
     # carries the hash ingest would give it, so the two paths describe a conversation the same way.
     normalized = ConversationIn(
@@ -219,15 +229,18 @@ def agent_replies(conv: Conversation, role: SenderRole) -> bool:
 
 
 async def reply_context(
-    session: AsyncSession, conv: Conversation, box: SecretBox, *, pending: NewTurn | None = None
+    session: AsyncSession, conv: Conversation, box: SecretBox, *, pending: NewTurn | None = None,
+    prompt: str | None = None,
 ) -> ReplyContext:
-    """The agent's backend and what it sees: the stored history, plus ``pending`` when not yet stored."""
+    """The agent's backend and what it sees: the stored history, plus ``pending`` when not yet stored;
+    ``prompt`` in place of the agent's system prompt when given."""
     agent = await agents.get_agent(session, conv.workspace_id, conv.agent_id)
     backend = await agents.open_backend(session, conv.workspace_id, agent, box)
     history = await ChatRepository(session, conv.workspace_id).history(conv.id)
     if pending is not None:
-        history.append((pending.role, pending.message))
-    return ReplyContext(backend, build_messages(agent, history, conv.custom_metadata or {}))
+        history.turns.append((pending.role, pending.message))
+    messages = build_messages(agent, history.turns, conv.custom_metadata or {}, prompt=prompt, notes=history.notes)
+    return ReplyContext(backend, messages)
 
 
 def _secs(start: datetime, end: datetime) -> float:
@@ -248,7 +261,7 @@ async def append_turns(session: AsyncSession, conv: Conversation, turns: Sequenc
             "conversation_id": conv.id, "workspace_id": conv.workspace_id, "idx": first + n, "role": t.role,
             "message": t.message, "time_in_call_secs": round(_secs(conv.started_at, t.at), 3), "tool_calls": [],
             "tool_results": [], "feedback": None, "feedback_comment": None, "rating": None,
-            "interrupted": t.interrupted, "source_medium": "text", "llm_usage": None, "extra": {},
+            "interrupted": t.interrupted, "source_medium": "text", "llm_usage": None, "extra": dict(t.extra or {}),
             "created_at": t.at,
         }
         for n, t in enumerate(turns)
@@ -259,6 +272,23 @@ async def append_turns(session: AsyncSession, conv: Conversation, turns: Sequenc
     for key, value in values.items():
         setattr(conv, key, value)
     return await repo.from_index(conv.id, first)
+
+
+async def add_note(session: AsyncSession, conv: Conversation, text: str) -> Turn:
+    """Store what the application tells the agent without asking for a reply (a contextual update): a system
+    turn the agent sees from its next reply on."""
+    _check_open(conv, "takes no more contextual updates")
+    (turn,) = await append_turns(session, conv, [NewTurn(Role.system.value, text, utcnow(),
+                                                         extra={"kind": CONTEXTUAL_UPDATE})])
+    return turn
+
+
+async def touch(session: AsyncSession, conv: Conversation) -> None:
+    """The user is still there: restart the conversation's inactivity clock."""
+    _check_open(conv, "cannot be kept open")
+    now = utcnow()
+    await ChatRepository(session, conv.workspace_id).set_conversation(conv.id, last_activity_at=now)
+    conv.last_activity_at = now
 
 
 async def store_reply(
@@ -294,9 +324,11 @@ async def rate_message(
 
 
 async def end_chat(
-    session: AsyncSession, workspace_id: str, ref: str, body: ConversationEnd, *, actor: str | None
+    session: AsyncSession, workspace_id: str, ref: str, body: ConversationEnd, *, actor: str | None,
+    reason: str = ENDED_REASON,
 ) -> Conversation:
-    """Mark a chat done now, with the user's rating and comment when given."""
+    """Mark a chat done now (``termination_reason``: ``reason``), with the user's rating and comment when
+    given."""
     conv = await get_chat(session, workspace_id, ref)
     _check_native(conv, "cannot be ended")
     if conv.status not in OPEN_STATUSES:
@@ -304,7 +336,7 @@ async def end_chat(
     now = utcnow()
     values: dict[str, Any] = {
         "status": Status.done.value, "ended_at": now, "duration_secs": int(_secs(conv.started_at, now)),
-        "termination_reason": ENDED_REASON, "updated_at": now,
+        "termination_reason": reason, "updated_at": now,
     }
     if body.rating is not None:
         values["rating"] = body.rating
@@ -314,7 +346,8 @@ async def end_chat(
     for key, value in values.items():
         setattr(conv, key, value)
     await record(session, workspace_id, actor=actor, action="conversation.ended", target_type="conversation",
-                 target_id=conv.id, detail={"rating": body.rating, "has_feedback": body.feedback is not None})
+                 target_id=conv.id,
+                 detail={"rating": body.rating, "has_feedback": body.feedback is not None, "reason": reason})
     return conv
 
 
