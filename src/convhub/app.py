@@ -122,13 +122,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], summary="Readiness: the database answers", response_model=None)
+    @app.get("/readyz", tags=["ops"], summary="Readiness: the database (and Redis, when configured) answer",
+             response_model=None)
     async def readyz(request: Request) -> dict[str, str] | JSONResponse:
         try:
             async with request.app.state.db.session() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:  # any failure means "not ready", reported, not raised
             body = {"detail": {"status": "not_ready", "message": f"database unavailable: {exc.__class__.__name__}"}}
+            return JSONResponse(body, status_code=503)
+        try:
+            await request.app.state.events.check()
+        except Exception as exc:
+            body = {"detail": {"status": "not_ready", "message": f"event bus unavailable: {exc}"}}
             return JSONResponse(body, status_code=503)
         return {"status": "ready"}
 

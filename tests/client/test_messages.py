@@ -175,6 +175,13 @@ def test_a_whole_chat_on_a_live_server(sdk: Client, agent_id: str) -> None:
 
     ended = sdk.conversations.end(chat.id, rating=4, feedback="Quick")
     assert (ended.status, ended.rating) == ("done", 4)
+    figures = sdk.conversations.analytics(chat.id)
+    assert figures.message_statistics.total_messages == 4
+    assert figures.message_statistics.by_role == {"agent": 2, "user": 2}
+    assert figures.conversation_flow.status == "done" and figures.conversation_flow.turns == 4
+    assert figures.conversation_flow.first_response_time_secs is not None
+    assert figures.quality_metrics.satisfaction_rating == 4
+    assert (figures.quality_metrics.average_message_rating, figures.quality_metrics.rated_messages) == (5.0, 1)
     with pytest.raises(ConflictError):
         sdk.messages.send(chat.id, "One more thing")
     assert sdk.conversations.archive(chat.id).archived
@@ -203,7 +210,9 @@ async def test_async_chat_on_a_live_server(live_server: Any) -> None:
             text = "".join([delta.content async for delta in stream])
         reply = await sdk.messages.send(chat.id, "When does the shop open?")
         listed = [m.role async for m in sdk.messages.list(chat.id)]
+        figures = await sdk.conversations.analytics(chat.id)
 
     assert "nine" in text and stream.message is not None
     assert reply is not None and "nine" in (reply.content or "")
     assert listed == ["user", "agent", "user", "agent"]
+    assert figures.message_statistics.by_role == {"agent": 2, "user": 2}

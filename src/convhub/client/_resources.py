@@ -23,6 +23,7 @@ from .types import (
     CallSuccessful,
     ChatConversation,
     Conversation,
+    ConversationAnalytics,
     ConversationDetail,
     EntityType,
     FeedbackValue,
@@ -178,6 +179,11 @@ class Conversations:
         response = self._client.request("POST", _conversation_path(conversation_id, "/release"))
         return _parse(ChatConversation, response)
 
+    def analytics(self, conversation_id: str) -> ConversationAnalytics:
+        """Message statistics, flow (duration, response times, turns) and quality (ratings, likes)."""
+        response = self._client.request("GET", _conversation_path(conversation_id, "/analytics"))
+        return _parse(ConversationAnalytics, response)
+
     def transcript(self, conversation_id: str) -> builtins.list[Turn]:
         response = self._client.request("GET", _conversation_path(conversation_id, "/transcript"))
         return _parse(_TranscriptBody, response).turns
@@ -283,6 +289,11 @@ class AsyncConversations:
         """Hand the chat back to the agent."""
         response = await self._client.request("POST", _conversation_path(conversation_id, "/release"))
         return _parse(ChatConversation, response)
+
+    async def analytics(self, conversation_id: str) -> ConversationAnalytics:
+        """Message statistics, flow (duration, response times, turns) and quality (ratings, likes)."""
+        response = await self._client.request("GET", _conversation_path(conversation_id, "/analytics"))
+        return _parse(ConversationAnalytics, response)
 
     async def transcript(self, conversation_id: str) -> builtins.list[Turn]:
         response = await self._client.request("GET", _conversation_path(conversation_id, "/transcript"))

@@ -18,7 +18,9 @@ __all__ = [
     "CallSuccessful",
     "ChatConversation",
     "Conversation",
+    "ConversationAnalytics",
     "ConversationDetail",
+    "ConversationFlow",
     "DataCollection",
     "Document",
     "EntityType",
@@ -28,6 +30,8 @@ __all__ = [
     "FeedbackValue",
     "Message",
     "MessageDelta",
+    "MessageStatistics",
+    "QualityMetrics",
     "StreamDone",
     "Turn",
 ]
@@ -188,3 +192,39 @@ class Event(_Model):
     conversation_id: str | None = None
     at: datetime
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class MessageStatistics(_Model):
+    total_messages: int  # every turn, system notices included
+    by_role: dict[str, int] = Field(default_factory=dict)
+    average_message_length: float | None = None  # characters, over user, agent and operator messages
+    average_length_by_role: dict[str, float] = Field(default_factory=dict)
+
+
+class ConversationFlow(_Model):
+    status: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_minutes: float
+    first_response_time_secs: float | None = None
+    average_response_time_secs: float | None = None
+    turns: int  # how many times the floor changed hands
+
+
+class QualityMetrics(_Model):
+    satisfaction_rating: int | None = None  # the conversation's overall rating, 1-5
+    average_message_rating: float | None = None
+    rated_messages: int = 0
+    likes: int = 0
+    dislikes: int = 0
+    feedback_comment: str | None = None
+    interrupted_replies: int = 0
+
+
+class ConversationAnalytics(_Model):
+    """One conversation's figures: its messages, its flow, its quality."""
+
+    conversation_id: str
+    message_statistics: MessageStatistics
+    conversation_flow: ConversationFlow
+    quality_metrics: QualityMetrics

@@ -128,6 +128,10 @@ class EventBus(Protocol):
 
     def subscriber_count(self, workspace_id: str | None = None) -> int: ...
 
+    async def check(self) -> None:
+        """Raise when the bus cannot carry events now (readiness)."""
+        ...
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -310,6 +314,9 @@ class InProcessBus:
     def subscriber_count(self, workspace_id: str | None = None) -> int:
         return self._fanout.count(workspace_id)
 
+    async def check(self) -> None:
+        return None  # in memory: it carries events as long as the process runs
+
     async def start(self) -> None:
         pass
 
@@ -449,6 +456,14 @@ class RedisBus:
 
     def subscriber_count(self, workspace_id: str | None = None) -> int:
         return self._fanout.count(workspace_id)
+
+    async def check(self) -> None:
+        try:
+            await self._redis.ping()
+        except RedisError as exc:
+            raise RuntimeError(f"Redis at {self._where} does not answer: {exc.__class__.__name__}") from exc
+        if self._listener is None or self._listener.done():
+            raise RuntimeError("the Redis event listener is not running")
 
     async def start(self) -> None:
         """Subscribe before returning, so an event published from now on reaches this process."""
