@@ -7,6 +7,10 @@ engine against them, so a newcomer sees real-looking conversations from all thre
 vendors arrive the way a team's own would: listed page by page, details and
 recordings fetched, filed through the one ingest path.
 
+It also gives the workspace a chat agent of convhub's own (:func:`_demo_agent`): a
+public ``knowledge`` agent answering from a short help-desk document, to try
+``convhub chat``, the chat API and the realtime WebSocket on at once.
+
 Re-running on the same data never duplicates anything: the simulated accounts
 are generated from a fixed seed over a window anchored on the workspace's
 creation time, so every run serves the very same conversations (same provider
@@ -27,6 +31,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from convhub.agents.repository import NATIVE, AgentRepository
+from convhub.agents.schemas import AgentCreate
+from convhub.agents.service import add_documents, create_agent
 from convhub.auth.service import authenticate, create_key, ensure_workspace
 from convhub.config import Settings
 from convhub.connections.repository import ConnectionRepository
@@ -49,6 +56,26 @@ DEMO_SEED = 0
 KEYS_FILE = "demo_keys.json"
 DEMO_SYNC_INTERVAL_SECS = 300
 DEMO_WEBHOOK_SECRET = "demo-webhook-secret"
+DEMO_AGENT = "Demo help desk"
+DEMO_HELP = """# Shipping
+
+Orders ship from our Rotterdam warehouse within one working day. Delivery in the Netherlands takes one day,
+elsewhere in Europe two to four days. Shipping is free above fifty euros, else it costs four euros ninety-five.
+
+# Returns and refunds
+
+Returns are free within thirty days of delivery: print the label from your order page. Refunds reach the
+original card five working days after the parcel arrives at the warehouse. Store credit is instant.
+
+# Accounts and billing
+
+Change your plan any time from Settings, Billing; upgrades apply at once and are charged pro rata. Invoices are
+emailed on the first of the month. To close your account, write to support; your data is erased within thirty days.
+
+# Opening hours
+
+The support team answers chats Monday to Friday, eight in the morning to six in the evening, Central European Time.
+"""
 
 
 def simulator_key(provider: str) -> str:
@@ -67,6 +94,7 @@ class DemoInfo:
     by_provider: dict[str, int]  # conversations per provider
     window_start: datetime
     window_end: datetime
+    chat_agent_id: str  # the demo's native knowledge agent
 
 
 async def demo_window(settings: Settings, workspace: str = "demo") -> tuple[datetime, datetime]:
@@ -122,6 +150,9 @@ async def seed_demo(settings: Settings, simulators: Mapping[str, str], workspace
             with_audio = (await session.execute(select(func.count()).where(
                 Conversation.workspace_id == ws.id, Conversation.audio_key.is_not(None)))).scalar_one()
         api_key, reused = await _demo_key(database, settings.data_dir / KEYS_FILE, ws)
+        async with database.session() as session:
+            chat_agent_id = await _demo_agent(session, ws, box)
+            await session.commit()
         if created:
             async with database.session() as session:
                 await record(session, ws.id, actor="cli", action="demo.seeded", target_type="workspace",
@@ -131,7 +162,8 @@ async def seed_demo(settings: Settings, simulators: Mapping[str, str], workspace
     window_start, window_end = _window(ws)
     return DemoInfo(workspace=workspace, workspace_id=ws.id, api_key=api_key, key_reused=reused,
                     conversations=sum(by_provider.values()), created=created, with_audio=int(with_audio),
-                    by_provider=by_provider, window_start=window_start, window_end=window_end)
+                    by_provider=by_provider, window_start=window_start, window_end=window_end,
+                    chat_agent_id=chat_agent_id)
 
 
 async def _demo_connection(session: AsyncSession, ws: Workspace, box: SecretBox, provider: str, url: str) -> str:
@@ -148,6 +180,16 @@ async def _demo_connection(session: AsyncSession, ws: Workspace, box: SecretBox,
         webhook_secret=DEMO_WEBHOOK_SECRET, sync_interval_secs=DEMO_SYNC_INTERVAL_SECS,
     ), box, actor="cli")
     return connection.id
+
+
+async def _demo_agent(session: AsyncSession, ws: Workspace, box: SecretBox) -> str:
+    """The demo's public knowledge agent (created, with its help-desk document, on the first run)."""
+    for agent in await AgentRepository(session, ws.id).page(after=None, limit=100, provider=NATIVE):
+        if agent.name == DEMO_AGENT:
+            return agent.id
+    agent = await create_agent(session, ws.id, AgentCreate(name=DEMO_AGENT, public=True), box, actor="cli")
+    await add_documents(session, ws.id, agent.id, [("help-desk.md", DEMO_HELP)], actor="cli")
+    return agent.id
 
 
 def _window(ws: Workspace) -> tuple[datetime, datetime]:

@@ -7,11 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from convhub.agents.backends.base import ChatMessage
+from convhub.agents.service import get_agent, open_backend
 from convhub.auth.service import authenticate, get_workspace, revoke_key
 from convhub.config import Settings
 from convhub.db import Database
 from convhub.demo import DEMO_DAYS, DemoInfo, demo_simulators, demo_window, seed_demo
 from convhub.errors import Unauthorized
+from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import as_utc
 from convhub.models import Conversation
 from convhub.storage.local import LocalBlobStore
@@ -53,6 +56,18 @@ async def test_seed_demo_fills_a_workspace_once(settings: Settings, database: Da
         assert subject.workspace_id == first.workspace_id
         assert subject.has("conversations:read")
     assert {row.workspace_id for row in rows} == {first.workspace_id}
+
+
+async def test_the_demo_has_one_public_chat_agent_that_answers(settings: Settings, database: Database) -> None:
+    first = await _seed(settings, 3)
+    second = await _seed(settings, 3)
+    assert first.chat_agent_id == second.chat_agent_id
+    async with database.session() as session:
+        agent = await get_agent(session, first.workspace_id, first.chat_agent_id)
+        assert (agent.provider, agent.backend, agent.public) == ("convhub", "knowledge", True)
+        backend = await open_backend(session, first.workspace_id, agent, SecretBox(settings.resolved_secret_key))
+    reply = "".join([d async for d in backend.stream_reply([ChatMessage("user", "How long do refunds take?")])])
+    assert "five working days" in reply
 
 
 async def test_demo_conversations_fall_in_the_last_days(settings: Settings, database: Database) -> None:

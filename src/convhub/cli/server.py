@@ -92,6 +92,8 @@ def _banner(url: str, info: DemoInfo) -> None:
         "Try it (Ctrl-C stops the server):",
         f"  CONVHUB_BASE_URL={url} CONVHUB_API_KEY={key} python examples/success_rate.py",
         f"  curl -s -H {shlex.quote('xi-api-key: ' + key)} '{url}/v1/convai/conversations?page_size=5'",
+        f"  CONVHUB_BASE_URL={url} CONVHUB_API_KEY={key} convhub chat {info.chat_agent_id}"
+        f"    # chat with the demo help desk",
         "",
         "Or set them for this shell:",
         f"  export CONVHUB_BASE_URL={url}",
