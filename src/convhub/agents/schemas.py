@@ -17,14 +17,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    HttpUrl,
-    TypeAdapter,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from convhub.agents.documents import MAX_NAME_CHARS
+from convhub.kit.validation import http_url, no_nul, non_blank, printable
 
 Backend = Literal["knowledge", "openai"]
 BACKENDS: tuple[str, ...] = ("knowledge", "openai")
@@ -43,47 +41,14 @@ BACKEND_FIELDS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {"knowledge": (), "openai": ("base_url", "model")}
 
-_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 
-
-def _printable(value: str) -> str:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _non_blank(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL cannot store NUL in text or JSON.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-def _http_url(value: str) -> str:
-    value = value.strip()
-    try:
-        _HTTP_URL.validate_python(value)
-    except ValidationError:
-        raise ValueError("must be an http:// or https:// URL, e.g. http://localhost:11434/v1") from None
-    if "?" in value or "#" in value:
-        raise ValueError("must not carry a query string or fragment")
-    return value.rstrip("/")
-
-
-Name = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_non_blank), AfterValidator(_printable)]
-Prompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS), AfterValidator(_non_blank), AfterValidator(_no_nul)]
-Reply = Annotated[str, Field(max_length=MAX_REPLY_CHARS), AfterValidator(_non_blank), AfterValidator(_no_nul)]
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(non_blank), AfterValidator(printable)]
+Prompt = Annotated[str, Field(max_length=MAX_PROMPT_CHARS), AfterValidator(non_blank), AfterValidator(no_nul)]
+Reply = Annotated[str, Field(max_length=MAX_REPLY_CHARS), AfterValidator(non_blank), AfterValidator(no_nul)]
 Budget = Annotated[int, Field(ge=MIN_CONTEXT_BUDGET, le=MAX_CONTEXT_BUDGET)]
-BaseUrl = Annotated[str, Field(max_length=500), AfterValidator(_http_url)]
-Model = Annotated[str, Field(max_length=200), AfterValidator(_non_blank), AfterValidator(_printable)]
-Secret = Annotated[str, Field(max_length=MAX_SECRET), AfterValidator(_non_blank), AfterValidator(_printable)]
+BaseUrl = Annotated[str, Field(max_length=500), AfterValidator(http_url("http://localhost:11434/v1"))]
+Model = Annotated[str, Field(max_length=200), AfterValidator(non_blank), AfterValidator(printable)]
+Secret = Annotated[str, Field(max_length=MAX_SECRET), AfterValidator(non_blank), AfterValidator(printable)]
 Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 MaxTokens = Annotated[int, Field(ge=1, le=1_000_000)]
 

@@ -17,12 +17,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    HttpUrl,
-    TypeAdapter,
-    ValidationError,
     field_validator,
 )
 
+from convhub.kit.validation import http_url, non_blank, printable
 from convhub.providers.registry import ProviderName
 
 UnknownAgents = Literal["create", "skip"]
@@ -32,32 +30,6 @@ MAX_OPTIONS_BYTES = 16 * 1024
 MIN_INTERVAL_SECS = 10
 MAX_INTERVAL_SECS = 366 * 24 * 3600  # a year; the column is a 32-bit integer
 MAX_CONCURRENCY = 100
-
-_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
-
-
-def _printable(value: str) -> str:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _non_blank(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-def _http_url(value: str) -> str:
-    value = value.strip()
-    try:
-        _HTTP_URL.validate_python(value)
-    except ValidationError:
-        raise ValueError("must be an http:// or https:// URL, e.g. https://api.example.com") from None
-    if "?" in value or "#" in value:
-        raise ValueError("must not carry a query string or fragment")
-    return value.rstrip("/")
 
 
 def _storable(value: Any, path: str, depth: int = 0) -> None:
@@ -86,9 +58,9 @@ def _options(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Name = Annotated[str, Field(max_length=200), AfterValidator(_non_blank), AfterValidator(_printable)]
-Secret = Annotated[str, Field(max_length=MAX_SECRET), AfterValidator(_non_blank), AfterValidator(_printable)]
-BaseUrl = Annotated[str, Field(max_length=500), AfterValidator(_http_url)]
+Name = Annotated[str, Field(max_length=200), AfterValidator(non_blank), AfterValidator(printable)]
+Secret = Annotated[str, Field(max_length=MAX_SECRET), AfterValidator(non_blank), AfterValidator(printable)]
+BaseUrl = Annotated[str, Field(max_length=500), AfterValidator(http_url("https://api.example.com"))]
 Options = Annotated[dict[str, Any], AfterValidator(_options)]
 Interval = Annotated[int, Field(ge=MIN_INTERVAL_SECS, le=MAX_INTERVAL_SECS)]
 Concurrency = Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]

@@ -32,6 +32,7 @@ from convhub.conversations.schemas import (
 from convhub.errors import NotFound, Unprocessable, error_responses
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.time import as_utc, from_unix
+from convhub.kit.validation import printable
 from convhub.providers.phones import to_e164
 from convhub.storage.base import BlobStore
 
@@ -41,12 +42,6 @@ MAX_TEXT = 200  # the longest id or name any column holds
 MAX_REPEAT = 100  # values of one repeatable parameter; each is a bound parameter of the query
 MAX_SECS = 2**31 - 1
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
-def _printable(value: str) -> str:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 def _unix_seconds(value: Any) -> Any:
@@ -67,7 +62,7 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("date out of range once converted to UTC") from None
 
 
-Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_printable)]
+Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(printable)]
 Instant = Annotated[datetime, BeforeValidator(_unix_seconds), AfterValidator(_utc)]
 ConversationId = Annotated[
     str,
@@ -77,7 +72,7 @@ ConversationId = Annotated[
         max_length=MAX_TEXT,
         description="convhub's conversation id (`conv_…`) or the provider's original id.",
     ),
-    AfterValidator(_printable),
+    AfterValidator(printable),
 ]
 
 
@@ -112,7 +107,7 @@ class ListParams(BaseModel):
     call_successful: CallSuccessful | None = None
     has_audio: bool | None = None
     archived: bool | None = Field(None, description="Unset: archived and unarchived alike.")
-    metadata: list[Annotated[str, Field(max_length=2 * MAX_TEXT), AfterValidator(_printable)]] = Field(
+    metadata: list[Annotated[str, Field(max_length=2 * MAX_TEXT), AfterValidator(printable)]] = Field(
         default_factory=list,
         max_length=MAX_REPEAT,
         description="Repeatable `key=value`; the metadata value as text must equal it.",

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from convhub.conversations.schemas import ConversationRead, ConversationUpdate, EntityType, TurnRead
+from convhub.kit.validation import no_nul
 
 MAX_MESSAGE_CHARS = 20_000
 MAX_FEEDBACK_CHARS = 5_000
@@ -25,10 +26,7 @@ Order = Literal["asc", "desc"]
 
 
 def _no_nul(value: str | None) -> str | None:
-    # PostgreSQL refuses NUL characters in text; refusing them here keeps both databases alike.
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
+    return value if value is None else no_nul(value)
 
 
 class ChatConversationCreate(BaseModel):
