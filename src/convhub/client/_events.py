@@ -8,14 +8,11 @@ so a caller whose connection broke can resume with
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
-from types import TracebackType
-from typing import Self
+from collections.abc import Iterable
 
-import httpx
-
-from ._base import AsyncAPIClient, SyncAPIClient, _connection_error, query
-from ._sse import ServerSentEvent, aiter_sse, iter_sse
+from ._base import AsyncAPIClient, SyncAPIClient, query
+from ._sse import ServerSentEvent
+from ._streams import AsyncSSEStream, SSEStream
 from .types import Event
 
 __all__ = ["AsyncEventStream", "AsyncEvents", "EventStream", "Events"]
@@ -34,82 +31,23 @@ def _params(
     return params
 
 
-def _event(sse: ServerSentEvent) -> Event:
-    return Event.model_validate_json(sse.data)
+class _LastEventId:
+    """Remembers the id of the last event yielded, to resume after it."""
+
+    last_event_id: str | None = None
+
+    def _convert(self, sse: ServerSentEvent) -> Event:
+        event = Event.model_validate_json(sse.data)
+        self.last_event_id = event.id
+        return event
 
 
-class EventStream:
+class EventStream(_LastEventId, SSEStream[Event]):
     """Events as they happen; iterate it, and close it (or use ``with``) when done."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self.last_event_id: str | None = None
-        self._iterator = self._events()
 
-    def _events(self) -> Iterator[Event]:
-        try:
-            for sse in iter_sse(self.response.iter_lines()):
-                event = _event(sse)
-                self.last_event_id = event.id
-                yield event
-        except httpx.TransportError as exc:
-            raise _connection_error(exc, self.response.request) from exc
-        finally:
-            self.response.close()
-
-    def __iter__(self) -> Iterator[Event]:
-        return self
-
-    def __next__(self) -> Event:
-        return next(self._iterator)
-
-    def close(self) -> None:
-        self.response.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncEventStream:
+class AsyncEventStream(_LastEventId, AsyncSSEStream[Event]):
     """Events as they happen; ``async for`` over it, and close it (or use ``async with``) when done."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self.last_event_id: str | None = None
-        self._iterator = self._events()
-
-    async def _events(self) -> AsyncIterator[Event]:
-        try:
-            async for sse in aiter_sse(self.response.aiter_lines()):
-                event = _event(sse)
-                self.last_event_id = event.id
-                yield event
-        except httpx.TransportError as exc:
-            raise _connection_error(exc, self.response.request) from exc
-        finally:
-            await self.response.aclose()
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self
-
-    async def __anext__(self) -> Event:
-        return await anext(self._iterator)
-
-    async def close(self) -> None:
-        await self.response.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
 
 class Events:

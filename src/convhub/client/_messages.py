@@ -9,18 +9,17 @@ delta, with what it had said stored (``message.interrupted``).
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Iterator
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import httpx
 
-from ._base import AsyncAPIClient, Params, SyncAPIClient, _connection_error, query
+from ._base import AsyncAPIClient, Params, SyncAPIClient, query
 from ._errors import APIError
 from ._events import SSE_HEADERS
 from ._pagination import AsyncPage, AsyncPaginator, SyncPage
 from ._resources import _conversation_path, _parse, _with_cursor
-from ._sse import ServerSentEvent, aiter_sse, iter_sse
+from ._sse import ServerSentEvent
+from ._streams import AsyncSSEStream, SSEStream
 from .types import Message, MessageDelta, StreamDone, _Model
 
 __all__ = ["AsyncMessageStream", "AsyncMessages", "MessageStream", "Messages"]
@@ -73,14 +72,10 @@ class _StreamState:
         return None
 
 
-class MessageStream:
-    """An agent's reply as it is produced: iterate for ``MessageDelta`` pieces; afterwards ``message`` is
-    the stored reply (None when the agent did not reply) and ``text`` all that was said."""
+class _Reply:
+    """What both stream flavours expose once read: the stored reply, the end, all that was said."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self._state = _StreamState()
-        self._iterator = self._deltas()
+    _state: _StreamState
 
     @property
     def message(self) -> Message | None:
@@ -94,21 +89,18 @@ class MessageStream:
     def text(self) -> str:
         return self._state.text
 
-    def _deltas(self) -> Iterator[MessageDelta]:
-        try:
-            for sse in iter_sse(self.response.iter_lines()):
-                if (delta := self._state.handle(sse)) is not None:
-                    yield delta
-        except httpx.TransportError as exc:
-            raise _connection_error(exc, self.response.request) from exc
-        finally:
-            self.response.close()
+    def _convert(self, sse: ServerSentEvent) -> MessageDelta | None:
+        return self._state.handle(sse)
 
-    def __iter__(self) -> Iterator[MessageDelta]:
-        return self
 
-    def __next__(self) -> MessageDelta:
-        return next(self._iterator)
+class MessageStream(_Reply, SSEStream[MessageDelta]):
+    """An agent's reply as it is produced: iterate for ``MessageDelta`` pieces; afterwards ``message`` is
+    the stored reply (None when the agent did not reply) and ``text`` all that was said. Closing it early
+    leaves what was said stored on the server, marked interrupted."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._state = _StreamState()
+        super().__init__(response)
 
     def until_done(self) -> Message | None:
         """Read the rest of the stream; return the stored reply."""
@@ -116,72 +108,19 @@ class MessageStream:
             pass
         return self.message
 
-    def close(self) -> None:
-        """Stop reading: the server stores what was said so far, marked interrupted."""
-        self.response.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncMessageStream:
+class AsyncMessageStream(_Reply, AsyncSSEStream[MessageDelta]):
     """The async ``MessageStream``: ``async for`` the deltas, then read ``message``."""
 
     def __init__(self, response: httpx.Response) -> None:
-        self.response = response
         self._state = _StreamState()
-        self._iterator = self._deltas()
-
-    @property
-    def message(self) -> Message | None:
-        return self._state.message
-
-    @property
-    def done(self) -> StreamDone | None:
-        return self._state.done
-
-    @property
-    def text(self) -> str:
-        return self._state.text
-
-    async def _deltas(self) -> AsyncIterator[MessageDelta]:
-        try:
-            async for sse in aiter_sse(self.response.aiter_lines()):
-                if (delta := self._state.handle(sse)) is not None:
-                    yield delta
-        except httpx.TransportError as exc:
-            raise _connection_error(exc, self.response.request) from exc
-        finally:
-            await self.response.aclose()
-
-    def __aiter__(self) -> AsyncIterator[MessageDelta]:
-        return self
-
-    async def __anext__(self) -> MessageDelta:
-        return await anext(self._iterator)
+        super().__init__(response)
 
     async def until_done(self) -> Message | None:
         """Read the rest of the stream; return the stored reply."""
         async for _ in self:
             pass
         return self.message
-
-    async def close(self) -> None:
-        """Stop reading: the server stores what was said so far, marked interrupted."""
-        await self.response.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
 
 class Messages:
