@@ -89,8 +89,7 @@ class Fake:
         # Sleep to a deadline, not for a duration: parsing the request must not lengthen the delay.
         await asyncio.sleep(max(0.0, received + self.first_token_secs - time.time()))
         first = time.time()
-        writer.write(FIRST)
-        await asyncio.sleep(0)  # the first token goes out in a write of its own
+        writer.write(FIRST)  # a send of its own: the transport writes at once when its buffer is empty
         writer.write(REST)
         if tag is None:
             self.untagged += 1
@@ -121,7 +120,7 @@ async def main() -> None:
 if __name__ == "__main__":
     try:
         import uvloop
-    except ImportError:
-        asyncio.run(main())
-    else:
+
         uvloop.run(main())
+    except KeyboardInterrupt:  # how bench/chat.py stops it
+        pass

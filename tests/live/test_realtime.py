@@ -218,6 +218,8 @@ def test_private_agent_needs_a_credential_public_one_does_not(server: LiveServer
     assert conversation(api, conversation_id)["agent_id"] == public
     assert refused(ws_url(server, agent_id="agt_nope"))[0] == 401
     assert refused(ws_url(server))[0] == 422
+    assert refused(ws_url(server, agent_id="agt\x00x"))[0] == 422
+    assert refused(ws_url(server, agent_id="a" * 201))[0] == 422
 
 
 def test_api_key_header_opens_with_the_write_scope(server: LiveServer, agent: str) -> None:
@@ -320,6 +322,27 @@ def test_invalid_initiation_closes_with_a_reason(api: httpx.Client, agent: str) 
             receive(ws)
         assert info.value.rcvd is not None and info.value.rcvd.code == 1008
     assert api.get("/v1/conversations").json()["data"] == []
+
+
+def test_metadata_too_large_for_a_conversation_is_refused_clearly(api: httpx.Client, agent: str) -> None:
+    variables = {f"v{n}": "x" * 2000 for n in range(40)}  # each allowed, together over the 64 KB of metadata
+    with connect(signed_url(api, agent)) as ws:
+        ws.send(json.dumps({**INIT, "dynamic_variables": variables}))
+        event = receive(ws)
+        assert event["type"] == "error" and "metadata" in event["error_event"]["message"]
+        with pytest.raises(ConnectionClosed) as info:
+            receive(ws)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1008
+    assert api.get("/v1/conversations").json()["data"] == []
+
+
+def test_a_contextual_update_before_the_set_up_is_kept(api: httpx.Client, agent: str) -> None:
+    with connect(signed_url(api, agent)) as ws:
+        ws.send(json.dumps({"type": "contextual_update", "text": "Came from the pricing page."}))
+        meta, _ = until(ws, "conversation_initiation_metadata")
+        conversation_id = meta["conversation_initiation_metadata_event"]["conversation_id"]
+        say(ws, "refund time?")
+    assert transcript(api, conversation_id)[0]["content"] == "Came from the pricing page."
 
 
 def test_a_message_before_the_set_up_starts_with_defaults(api: httpx.Client, agent: str) -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -84,8 +85,8 @@ async def authorize(websocket: WebSocket, database: Database, secret: str) -> Gr
     signature = params.get("conversation_signature")
     token = params.get("token") or params.get("conversation_token")
     api_key = websocket.headers.get("xi-api-key") or _bearer(websocket.headers.get("authorization"))
-    if agent_ref is not None and not 0 < len(agent_ref) <= 200:
-        raise Unprocessable("agent_id must be 1 to 200 characters.", loc=("query", "agent_id"))
+    if agent_ref is not None and (not 0 < len(agent_ref) <= 200 or not agent_ref.isprintable()):
+        raise Unprocessable("agent_id must be 1 to 200 printable characters.", loc=("query", "agent_id"))
     if signature is not None:
         if agent_ref is None:
             raise Unprocessable("A signed URL carries agent_id; use the URL exactly as get-signed-url returned it.",
@@ -93,7 +94,7 @@ async def authorize(websocket: WebSocket, database: Database, secret: str) -> Gr
         signed = verify_conversation_signature(secret, signature, agent_ref)
         if signed is None:
             raise Unauthorized("This signed URL is invalid or has expired. Ask for a new one "
-                          "(GET /v1/convai/conversation/get-signed-url).")
+                               "(GET /v1/convai/conversation/get-signed-url).")
         workspace_id, conversation_id, name = signed.workspace_id, signed.conversation_id, None
         agent_ref = signed.agent_id
     elif token is not None:
@@ -123,7 +124,7 @@ async def authorize(websocket: WebSocket, database: Database, secret: str) -> Gr
         agent = await agents.get_agent(session, workspace_id, agent_ref)
         if conversation_id is not None and await ConversationRepository(session, workspace_id).get(conversation_id):
             raise Conflict(f"This credential opened conversation {conversation_id!r} already; it works once. "
-                          "Ask for a new one.")
+                           "Ask for a new one.")
     if agent.provider != NATIVE:
         raise Unprocessable(f"Agent {agent.id!r} mirrors a {agent.provider} agent, which {agent.provider} runs; "
                             "realtime conversations need a native agent.", loc=("query", "agent_id"))
@@ -176,6 +177,12 @@ async def conversation_socket(websocket: WebSocket) -> None:
 # ---------------------------------------------------------------- the conversation
 
 
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))
+
+
 class _Closed(Exception):
     """The socket is finished with: the client left, or convhub closed it."""
 
@@ -205,8 +212,10 @@ class RealtimeSession:
             first = await self._start()
             subscription = self.state.events.subscribe(self.workspace_id, types=_LISTENED,
                                                        conversation_id=self.conversation_id)
-            if first is not None:
+            if isinstance(first, protocol.UserMessage):
                 await self._inbox.put(first)
+            elif isinstance(first, protocol.ContextualUpdate | protocol.UserActivity):
+                await self._apply(first)
             tasks = [asyncio.create_task(coro) for coro in (
                 self._read(), self._answer(), self._forward(subscription), self._ping())]
             try:
@@ -230,10 +239,11 @@ class RealtimeSession:
 
     # -------------------------------------------------------- setting up
 
-    async def _start(self) -> protocol.UserMessage | None:
-        """Read the set-up (or start with the defaults), create the conversation, greet; a first message
-        that arrived instead of the set-up, to answer."""
-        setup, early = protocol.Initiation(), None
+    async def _start(self) -> protocol.ClientEvent | None:
+        """Read the set-up (or start with the defaults), create the conversation, greet; an event that came
+        instead of the set-up, to act on now that the conversation exists."""
+        setup: protocol.Initiation = protocol.Initiation()
+        early: protocol.ClientEvent | None = None
         try:
             frame = await asyncio.wait_for(self._receive(), INITIATION_TIMEOUT_SECS)
         except TimeoutError:
@@ -247,7 +257,7 @@ class RealtimeSession:
                 raise _Closed from None
             if isinstance(event, protocol.Initiation):
                 setup = event
-            elif isinstance(event, protocol.UserMessage):
+            else:
                 early = event
         agent = self.grant.agent
         variables = setup.dynamic_variables
@@ -256,9 +266,9 @@ class RealtimeSession:
         metadata: dict[str, Any] = dict(variables)
         if setup.language:
             metadata.setdefault("language", setup.language)
-        body = ChatConversationCreate(agent_id=agent.id, metadata=metadata,
-                                      user_id=setup.user_id, title=self.grant.participant_name)
         try:
+            body = ChatConversationCreate(agent_id=agent.id, metadata=metadata,
+                                          user_id=setup.user_id, title=self.grant.participant_name)
             async with self.database.writing(), self.database.session() as session:
                 conv = await service.create_chat(session, self.workspace_id, body, actor=None,
                                                  conversation_id=self.grant.conversation_id)
@@ -274,8 +284,9 @@ class RealtimeSession:
             await self._send(protocol.error("conversation_closed", "This credential has been used already."))
             await self._close(POLICY_VIOLATION, "This credential has been used already.")
             raise _Closed from None
-        except ConvhubError as exc:
-            await self._send(protocol.error("invalid_message", exc.message))
+        except (ConvhubError, ValidationError) as exc:
+            message = exc.message if isinstance(exc, ConvhubError) else _first_error(exc)
+            await self._send(protocol.error("invalid_message", message))
             await self._close(POLICY_VIOLATION, "The conversation could not be started; see the error event.")
             raise _Closed from None
         self.conversation_id = conversation_id
@@ -286,8 +297,8 @@ class RealtimeSession:
             await self._send(protocol.error("unsupported_override", "convhub does not apply these overrides, "
                                             f"so they were ignored: {', '.join(setup.ignored)}."))
         if greeting is not None:
-            message = service.to_message(greeting)
-            await announce(self.state, self.workspace_id, "turn.added", message.model_dump(mode="json"),
+            stored = service.to_message(greeting)
+            await announce(self.state, self.workspace_id, "turn.added", stored.model_dump(mode="json"),
                            conversation_id=conversation_id)
             await self._send(protocol.agent_response(greeting.message or "", message_id=greeting.id))
         return early
