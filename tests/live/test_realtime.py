@@ -9,18 +9,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import update
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from convhub.config import Settings
 from convhub.conversations.schemas import AgentRef, ConversationIn, Status
+from convhub.kit.time import utcnow
 from convhub.live.signing import sign_conversation_url, verify_conversation_signature
+from convhub.messages.tasks import end_idle_chats
+from convhub.models import Conversation
 from tests.conftest import LiveServer
 from tests.messages.helpers import REFUNDS, ScriptedBackend, use_backend
 
@@ -72,10 +76,11 @@ def receive(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
 
 
 def until(ws: ClientConnection, kind: str, *, skip_pings: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The next event of type ``kind``, and the events before it (pings left out)."""
+    """The next event of type ``kind`` (within 10 s), and the events before it (pings left out)."""
     before: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
     while True:
-        event = receive(ws)
+        event = receive(ws, timeout=max(0.01, deadline - time.monotonic()))
         if event["type"] == kind:
             return event, before
         if not (skip_pings and event["type"] == "ping"):
@@ -285,6 +290,28 @@ def test_contextual_update_reaches_the_agent_without_a_reply(monkeypatch: pytest
     assert notes and "The user opened the billing page." in notes[0]
     roles = [(m["role"], m["content"]) for m in transcript(api, conversation_id)]
     assert roles[0] == ("system", "The user opened the billing page.")
+
+
+def test_user_activity_keeps_the_conversation_from_the_inactivity_job(server: LiveServer, api: httpx.Client,
+                                                                    agent: str) -> None:
+    async def age(conversation_id: str) -> None:
+        async with server.app.state.db.session() as session:
+            await session.execute(update(Conversation).where(Conversation.id == conversation_id)
+                                  .values(last_activity_at=utcnow() - timedelta(hours=1)))
+
+    async def end_idle() -> list[str]:
+        return [chat.id for chat in await end_idle_chats(server.app.state.db, server.app.state, 30)]
+
+    with connect(signed_url(api, agent)) as active, connect(signed_url(api, agent)) as idle:
+        kept, dropped = start(active), start(idle)
+        server.call(age(kept))
+        server.call(age(dropped))
+        active.send(json.dumps({"type": "user_activity"}))
+        say(active, "refund time?")  # answered after the activity was applied: frames are read in order
+        assert server.call(end_idle()) == [dropped]
+        with pytest.raises(ConnectionClosed):
+            until(idle, "never")  # the job ended it, so convhub closed its socket
+    assert conversation(api, dropped)["termination_reason"] == "inactivity"
 
 
 def test_unsupported_and_malformed_frames_get_errors_and_the_socket_stays_open(api: httpx.Client,

@@ -62,6 +62,7 @@ router = APIRouter(tags=["realtime"])
 DISCONNECTED_REASON = "client_disconnected"
 INITIATION_TIMEOUT_SECS = 10.0  # how long the client has to send its set-up before the defaults apply
 POLICY_VIOLATION = 1008
+TOUCH_EVERY_SECS = 10.0  # user_activity reaches the database at most this often
 _LISTENED = ("turn.added", "conversation.status", "conversation.takeover", "conversation.release")
 
 
@@ -204,6 +205,7 @@ class RealtimeSession:
         self._pings: dict[int, float] = {}
         self._ping_ms: int | None = None
         self._producer: replies.ReplyProducer | None = None
+        self._touched = -TOUCH_EVERY_SECS  # when user_activity last reached the database (monotonic)
         self._ended = False  # the conversation has ended (here or elsewhere): nothing to end on the way out
 
     async def run(self) -> None:
@@ -327,6 +329,11 @@ class RealtimeSession:
 
     async def _apply(self, event: protocol.ContextualUpdate | protocol.UserActivity) -> None:
         assert self.conversation_id is not None
+        if isinstance(event, protocol.UserActivity):
+            now = time.monotonic()
+            if now - self._touched < TOUCH_EVERY_SECS:
+                return  # the clock counts minutes; a chatty client need not write every second
+            self._touched = now
         note = None
         try:
             async with self.database.writing(), self.database.session() as session:
