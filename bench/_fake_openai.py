@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import signal
 import time
 from typing import Any
 
@@ -52,8 +53,10 @@ class Fake:
         self.timings: dict[str, tuple[float, float]] = {}  # tag -> (request received, first token written)
         self.requests = 0
         self.untagged = 0
+        self.connections: set[asyncio.StreamWriter] = set()
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections.add(writer)
         try:
             while True:
                 try:
@@ -80,6 +83,7 @@ class Fake:
                 else:
                     writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
         finally:
+            self.connections.discard(writer)
             writer.close()
 
     async def complete(self, writer: asyncio.StreamWriter, body: bytes, received: float) -> None:
@@ -113,14 +117,20 @@ async def main() -> None:
     args = parser.parse_args()
     fake = Fake(args.first_token_ms / 1000)
     server = await asyncio.start_server(fake.serve, "127.0.0.1", args.port, backlog=1024)
-    async with server:
-        await server.serve_forever()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT is how bench/chat.py stops it
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    await stop.wait()
+    server.close()
+    for writer in list(fake.connections):
+        writer.close()  # the handlers see the end of their stream and return
+    await asyncio.sleep(0.1)
 
 
 if __name__ == "__main__":
     try:
         import uvloop
-
+    except ImportError:
+        asyncio.run(main())
+    else:
         uvloop.run(main())
-    except KeyboardInterrupt:  # how bench/chat.py stops it
-        pass

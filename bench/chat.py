@@ -20,8 +20,9 @@ Phases:
 1. **chat**: ``--conversations`` conversations (``POST /v1/conversations``,
    untimed) each send ``--messages`` messages one after another with
    ``POST /v1/conversations/{id}/messages/stream``: the next one as soon as the
-   previous stream's ``done`` arrived (``--think-ms`` pauses in between). All
-   conversations run at once; nobody watches the event stream.
+   previous stream's ``done`` arrived (``--think-ms`` pauses in between, and
+   spreads the conversations' starts over one pause). All conversations run at
+   once; nobody watches the event stream.
 2. **fan-out**: ``--subscribers`` connections to ``GET /v1/events`` (the whole
    workspace, no filter) are open and answered before any traffic; then
    ``--fanout-conversations`` conversations send ``--fanout-messages`` messages
@@ -41,6 +42,8 @@ Measurements:
   model stream, the producer's queue, the SSE frame); what remains is the fake
   sleeping past its deadline. Reported p50/p95/p99/max; the target is on the
   p95 of the added latency as defined, fake's overshoot included.
+* **whole reply** (request written → ``done`` read) and **first delta to done**
+  (after the text, storing the reply: the ``message`` event, then ``done``).
 * **errors**: any status other than 200, any ``error`` event, a stream without
   ``message`` or ``done``, a broken connection or a timeout (``--timeout``).
 * **delivery delay** (per event and subscriber) = the subscribers' process clock
@@ -48,6 +51,16 @@ Measurements:
   the commit); reported p50/p95/p99/max, with events delivered against
   expected (subscribers x events caused) and how many subscribers got them all.
   Clocks are ``time.time()`` of one machine, so they compare across processes.
+* **CPU seconds** of the server, the fake, the clients and the subscribers per
+  phase, and the server's CPU milliseconds per message.
+
+Before phase 1, up to ``--warmup`` conversations send two messages each, untimed.
+
+With no pause between messages each conversation is a closed loop: it sends as
+soon as its last reply is done, so the server is always saturated and the
+latencies measure its throughput (Little's law: conversations / messages per
+second) more than its idle latency. ``--think-ms`` gives the open-ish load of
+people typing, and ``--conversations 1`` the floor.
 
 Prints progress on stderr, one JSON object as the last line of stdout, and
 appends a row to docs/benchmarks.md (``--no-record``: not).
@@ -78,7 +91,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -105,7 +118,7 @@ USER_TEXT = "Hello! I ordered a router last week and it has not arrived yet; whe
 ADDED_P95_TARGET_MS = 10.0
 DELIVERY_P95_TARGET_MS = 50.0
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def log(message: str) -> None:
@@ -223,14 +236,29 @@ class HTTPConnection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def send(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict[bytes, bytes]]:
-        """Write a request and read the response head; the body is read with :meth:`body_chunks`."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
+        """Write a request and read the response head; the body is read with :meth:`body_chunks`.
+
+        A kept-alive connection the server has closed meanwhile (uvicorn: after 5 idle seconds) is
+        replaced and the request sent again, as every HTTP client does; nothing reached the server.
+        """
         head = f"{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nxi-api-key: {self.key}\r\n"
         if body is not None:
             head += f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
-        self.writer.write(head.encode() + b"\r\n" + (body or b""))
+        request = head.encode() + b"\r\n" + (body or b"")
+        reused = self.writer is not None
+        try:
+            return await self._exchange(request)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+                raise
+            self.close()
+            return await self._exchange(request)
+
+    async def _exchange(self, request: bytes) -> tuple[int, dict[bytes, bytes]]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        self.writer.write(request)
         lines = (await self.reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
         headers: dict[bytes, bytes] = {}
         for line in lines[1:]:
@@ -358,6 +386,8 @@ async def chat_phase(port: int, key: str, agent_id: str, conversations: int, mes
 
         async def converse(c: int, conversation_id: str) -> None:
             conn = HTTPConnection(port, key)
+            if think:
+                await asyncio.sleep(think * c / len(ids))  # paced conversations start spread out, not in step
             try:
                 for m in range(messages):
                     sample = await stream_one(conn, conversation_id, f"c{first + c}m{m}", limit_secs)
@@ -385,6 +415,8 @@ def chat_figures(run: ChatRun, timings: dict[str, list[float]], first_token: flo
             after.append(s.first_delta - first)
             overshoot.append(first - received - first_token)
     whole = [s.done - s.sent for s in ok if s.done is not None]
+    # The reply's text is out; what remains is storing it (``message``) and ``done``.
+    to_done = [s.done - s.first_delta for s in ok if s.done is not None and s.first_delta is not None]
     errors = Counter(s.error.split(":")[0] if s.error.startswith("error event") else s.error
                      for s in run.samples if s.error is not None)
     figures: dict[str, Any] = {
@@ -400,6 +432,7 @@ def chat_figures(run: ChatRun, timings: dict[str, list[float]], first_token: flo
         "after_first_token_ms": summary_ms(after),
         "fake_overshoot_ms": summary_ms(overshoot),
         "whole_reply_ms": summary_ms(whole),
+        "first_delta_to_done_ms": summary_ms(to_done),
         "split_matched": len(before),
     }
     return figures
@@ -433,9 +466,8 @@ class Subscriber(asyncio.Protocol):
         self.ended = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
+        self.transport.write(self.request)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.ended = True
@@ -525,7 +557,6 @@ async def _subscribe(port: int, key: str, n: int, pipe: Connection) -> None:
                                                                              if k != 200),
                "connect_secs": round(time.perf_counter() - started, 2)})
     expected, settle = await asyncio.to_thread(pipe.recv)
-    shared.delays = array("d")  # whatever came before the traffic (nothing, normally) is not timed
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if all(s.count >= expected for s in subscribers if not s.ended):
@@ -544,7 +575,7 @@ async def _subscribe(port: int, key: str, n: int, pipe: Connection) -> None:
         "lagged": sum(1 for s in subscribers if s.lagged),
         "closed_early": sum(1 for s in subscribers if s.ended),
         "delay_ms": summary_ms(shared.delays),
-        "cpu_secs": round(own_cpu_secs(), 1),
+        "subscribers_cpu_secs": round(own_cpu_secs(), 1),
     })
     for s in subscribers:
         if s.transport is not None:
@@ -560,13 +591,19 @@ def subscribers_main(port: int, key: str, n: int, pipe: Connection) -> None:
 # ------------------------------------------------------------------ phases
 
 
+async def receive(pipe: Connection, secs: float) -> Any:
+    if not await asyncio.to_thread(pipe.poll, secs):
+        raise RuntimeError(f"the subscribers' process said nothing for {secs:g} s")
+    return pipe.recv()
+
+
 async def fanout_phase(port: int, key: str, agent_id: str, args: argparse.Namespace) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     proc = context.Process(target=subscribers_main, args=(port, key, args.subscribers, child), daemon=True)
     proc.start()
     try:
-        ready: dict[str, Any] = await asyncio.to_thread(parent.recv)
+        ready: dict[str, Any] = await receive(parent, 120)
         log(f"  {ready['connected']} subscribers connected in {ready['connect_secs']} s"
             + (f", {ready['failed']} failed" if ready["failed"] else ""))
         before = own_cpu_secs(), cpu_secs(args.server_pid), cpu_secs(args.fake_pid)
@@ -576,8 +613,9 @@ async def fanout_phase(port: int, key: str, agent_id: str, args: argparse.Namesp
         # What the traffic announced: each chat started, each message accepted, each reply stored.
         expected = (run.created + sum(1 for s in run.samples if s.status == 200)
                     + sum(1 for s in run.samples if s.got_message))
+        log(f"  traffic done; waiting for {args.subscribers} subscribers to read {expected} events each…")
         parent.send((expected, args.settle_secs))
-        delivery: dict[str, Any] = await asyncio.to_thread(parent.recv)
+        delivery: dict[str, Any] = await receive(parent, 600 + args.settle_secs + 60)
         after = own_cpu_secs(), cpu_secs(args.server_pid), cpu_secs(args.fake_pid)
     finally:
         proc.join(timeout=30)
@@ -586,11 +624,23 @@ async def fanout_phase(port: int, key: str, agent_id: str, args: argparse.Namesp
     delivery.update(expected_per_subscriber=expected, expected=expected * args.subscribers,
                     all_delivered=delivery["delivered"] == expected * args.subscribers
                     and delivery["events_seen"] == expected)
-    return {"subscribers": args.subscribers, **delivery, "connect": ready,
-            "traffic": {"conversations": run.created, "messages": len(run.samples), "secs": round(run.secs, 2),
-                        "errors": sum(1 for s in run.samples if s.error) + sum(run.create_errors.values())},
-            "cpu_secs": {"server": round(after[1] - before[1], 1), "fake": round(after[2] - before[2], 1),
-                         "chat_clients": round(after[0] - before[0], 1), "subscribers": delivery["cpu_secs"]}}
+    subscribers_cpu = delivery.pop("subscribers_cpu_secs")
+    # The chat while it is watched: the same figures as phase 1, for comparison.
+    traffic = chat_figures(run, fake_timings(args.fake_url), args.first_token_ms / 1000)
+    traffic["server_cpu_ms_per_message"] = (round((after[1] - before[1]) * 1000 / len(run.samples), 2)
+                                            if run.samples else None)
+    return {"subscribers": args.subscribers, **delivery, "connect": ready, "traffic": traffic,
+            "cpu_secs": {"server": round(after[1] - before[1], 2), "fake": round(after[2] - before[2], 2),
+                         "clients": round(after[0] - before[0], 2), "subscribers": subscribers_cpu}}
+
+
+def describe(chat: dict[str, Any]) -> str:
+    added, before, after = chat["added_ms"], chat["before_backend_ms"], chat["after_first_token_ms"]
+    return (f"{chat['messages']} messages, {chat['errors']} errors, {chat['messages_per_sec']} msg/s; added ms "
+            f"p50 {added['p50']}, p95 {added['p95']}, max {added['max']} (p95 before the backend {before['p95']}, "
+            f"after the first token {after['p95']}); whole reply p50 {chat['whole_reply_ms']['p50']}, "
+            f"p95 {chat['whole_reply_ms']['p95']} ms; "
+            f"server CPU {chat.get('server_cpu_ms_per_message')} ms/message")
 
 
 def fake_timings(fake_url: str) -> dict[str, list[float]]:
@@ -634,8 +684,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                    str(args.first_token_ms)], f"{fake_url}/healthz") as fake,
           process([PYTHON, *serve], f"http://127.0.0.1:{port}/healthz", env,
                   stderr_path=workdir / "server.log") as server):
-        args.server_pid, args.fake_pid = server.pid, fake.pid
+        args.server_pid, args.fake_pid, args.fake_url = server.pid, fake.pid, fake_url
         agent_id = await create_agent(port, key, fake_url)
+        if args.warmup:
+            # A fresh process compiles its SQL and opens its pools on the first requests; not what is measured.
+            await chat_phase(port, key, agent_id, min(args.warmup, 10), 2, think=0, limit_secs=args.timeout,
+                             label="warm-up", first=args.conversations + args.fanout_conversations)
 
         if args.conversations and args.messages:
             log(f"chat: {args.conversations} conversations x {args.messages} messages, first token after "
@@ -645,15 +699,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                         think=args.think_ms / 1000, limit_secs=args.timeout, label="chat")
             after = own_cpu_secs(), cpu_secs(server.pid), cpu_secs(fake.pid)
             chat = chat_figures(chat_run, fake_timings(fake_url), first_token)
-            chat["cpu_secs"] = {"server": round(after[1] - before[1], 1), "fake": round(after[2] - before[2], 1),
-                                "clients": round(after[0] - before[0], 1)}
+            chat["cpu_secs"] = {"server": round(after[1] - before[1], 2), "fake": round(after[2] - before[2], 2),
+                                "clients": round(after[0] - before[0], 2)}
             if chat_run.samples:
                 chat["server_cpu_ms_per_message"] = round(
                     (after[1] - before[1]) * 1000 / len(chat_run.samples), 2)
             chat["target_met"] = (chat["errors"] == 0 and chat["added_ms"]["p95"] is not None
                                   and chat["added_ms"]["p95"] <= ADDED_P95_TARGET_MS)
             result["chat"] = chat
-            log(f"  {json.dumps(chat)}")
+            log(f"  {describe(chat)}")
 
         if args.subscribers and args.fanout_conversations and args.fanout_messages:
             log(f"fan-out: {args.subscribers} subscribers, traffic {args.fanout_conversations} conversations x "
@@ -662,7 +716,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             fanout["target_met"] = (fanout["all_delivered"] and fanout["delay_ms"]["p95"] is not None
                                     and fanout["delay_ms"]["p95"] <= DELIVERY_P95_TARGET_MS)
             result["fanout"] = fanout
-            log(f"  {json.dumps(fanout)}")
+            delay = fanout["delay_ms"]
+            log(f"  delivered {fanout['delivered']:,} of {fanout['expected']:,} "
+                f"({fanout['complete_subscribers']} of {fanout['subscribers']} subscribers got every event, "
+                f"{fanout['lagged']} lagged); delay ms p50 {delay['p50']}, p95 {delay['p95']}, max {delay['max']}; "
+                f"server CPU {fanout['cpu_secs']['server']} s")
+            log(f"  the chat meanwhile: {describe(fanout['traffic'])}")
     return result
 
 
@@ -672,14 +731,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def record(r: dict[str, Any]) -> None:
     chat, fan = r.get("chat", {}), r.get("fanout", {})
     added, before, after = (chat.get(k, {}) for k in ("added_ms", "before_backend_ms", "after_first_token_ms"))
-    delay = fan.get("delay_ms", {})
+    delay, watched = fan.get("delay_ms", {}), fan.get("traffic", {}).get("added_ms", {})
+    think = f", think {r['think_ms']:g} ms" if r["think_ms"] else ""
     row = (
         f"| {r['date']} | {r['machine']} | {r['db']} | "
-        f"{chat.get('conversations', '-')} x {r['messages']} @ {r['first_token_ms']:g} ms | "
+        f"{chat.get('conversations', '-')} x {r['messages']} @ {r['first_token_ms']:g} ms{think} | "
         f"{added.get('p50', '-')} / {added.get('p95', '-')} / {added.get('p99', '-')} / {added.get('max', '-')} "
         f"(before backend p95 {before.get('p95', '-')}, after first token p95 {after.get('p95', '-')}) | "
-        f"{chat.get('errors', '-')} of {chat.get('messages', '-')}; {chat.get('messages_per_sec', '-')} msg/s | "
-        f"{fan.get('subscribers', '-')} subs, {fan.get('expected_per_subscriber', '-')} events each | "
+        f"{chat.get('errors', '-')} of {chat.get('messages', '-')}; {chat.get('messages_per_sec', '-')} msg/s, "
+        f"whole reply p95 {chat.get('whole_reply_ms', {}).get('p95', '-')} ms, "
+        f"server {chat.get('server_cpu_ms_per_message', '-')} ms CPU/msg | "
+        f"{fan.get('subscribers', '-')} subs x {fan.get('expected_per_subscriber', '-')} events "
+        f"(chat meanwhile: added p95 {watched.get('p95', '-')} ms) | "
         f"{delay.get('p50', '-')} / {delay.get('p95', '-')} / {delay.get('max', '-')} | "
         f"{fan.get('delivered', '-')} of {fan.get('expected', '-')} | "
         f"{'met' if chat.get('target_met') else 'missed'} / {'met' if fan.get('target_met') else 'missed'} |"
@@ -701,6 +764,8 @@ def main() -> None:
                         help="conversations whose events are fanned out (default: --conversations)")
     parser.add_argument("--fanout-messages", type=int, default=None,
                         help="messages each of them sends (default: --messages)")
+    parser.add_argument("--warmup", type=int, default=10,
+                        help="conversations sending 2 messages each, untimed, before phase 1 (at most 10)")
     parser.add_argument("--db", default="sqlite", help="sqlite, postgres (a fresh database on the local server), "
                         "or a SQLAlchemy async URL of an empty database")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a streamed message may take")

@@ -453,6 +453,7 @@ def test_takeover_and_release_reach_the_connected_client(api: httpx.Client, agen
         assert "operator" in taken["takeover_event"]["message"]
         # The agent stays silent; the operator answers over the API and the user reads it here.
         ws.send(json.dumps({"type": "user_message", "text": "Can a human help?"}))
+        assert eventually(lambda: transcript(api, conversation_id)[-1]["content"] == "Can a human help?")
         sent = api.post(f"/v1/conversations/{conversation_id}/messages",
                         json={"content": "Hi, Sam here. I can help.", "role": "human_operator"})
         assert sent.status_code == 201, sent.text

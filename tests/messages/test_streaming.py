@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from convhub.auth.service import ensure_workspace
 from convhub.client._sse import aiter_sse
+from convhub.messages import replies
 from convhub.messages.replies import UNEXPECTED
 from tests.conftest import LiveServer
 from tests.messages.helpers import (
@@ -151,3 +153,27 @@ async def test_a_stream_to_a_taken_over_chat_is_just_done(authed: httpx.AsyncCli
     assert done.json() == {"conversation_id": chat["id"], "message_id": stored[-1]["id"], "reply_id": None,
                            "taken_over": True}
     assert [m["role"] for m in stored] == ["system", "user"]
+
+
+async def test_the_model_starts_before_the_message_is_stored_but_no_reply_outlives_a_failed_store(
+    monkeypatch: pytest.MonkeyPatch, app: Any, authed: httpx.AsyncClient, chat: dict[str, Any]
+) -> None:
+    backend = ScriptedBackend(delay=0.05)
+    use_backend(monkeypatch, backend)
+    started: list[int] = []
+
+    async def failing_append(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.02)
+        started.append(len(backend.seen))  # the backend was asked before the store was tried
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr("convhub.messages.service.append_turns", failing_append)
+    async with app.state.db.session() as session:
+        workspace_id = (await ensure_workspace(session, "default")).id
+    with pytest.raises(RuntimeError):
+        async with app.state.db.session() as session:
+            await replies.begin_reply(session, app.state, workspace_id, chat["id"], "user", "Where is my parcel?")
+    await replies.settle(5)
+    assert started == [1]
+    assert backend.closed and backend.produced < len(backend.words)
+    assert await messages(authed, chat["id"]) == []  # neither the message nor any reply

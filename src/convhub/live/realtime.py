@@ -46,7 +46,6 @@ from convhub.conversations.repository import ConversationRepository
 from convhub.conversations.schemas import Role, Status
 from convhub.db import Database
 from convhub.errors import Conflict, ConvhubError, Forbidden, Unauthorized, Unprocessable, error_response
-from convhub.kit.time import utcnow
 from convhub.live import protocol
 from convhub.live.bus import Event, Subscription
 from convhub.live.signing import CONVERSATION_PATH, verify_conversation_signature, verify_conversation_token
@@ -357,26 +356,16 @@ class RealtimeSession:
 
     async def _reply_to(self, text: str) -> None:
         assert self.conversation_id is not None
-        conversation_id = self.conversation_id
         try:
-            async with self.database.writing(), self.database.session() as session:
-                conv = await service.accept_message(session, self.workspace_id, conversation_id, Role.user.value)
-                sent = service.NewTurn(Role.user.value, text, utcnow())
-                context = None
-                if service.agent_replies(conv, Role.user.value):
-                    context = await service.reply_context(session, conv, self.state.secretbox, pending=sent,
-                                                          prompt=self.prompt)
-                (stored,) = await service.append_turns(session, conv, [sent])
-                await session.commit()
+            async with self.database.session() as session:
+                _, producer = await replies.begin_reply(session, self.state, self.workspace_id,
+                                                        self.conversation_id, Role.user.value, text,
+                                                        prompt=self.prompt)
         except ConvhubError as exc:
             await self._send(protocol.error("conversation_closed", exc.message))
             return
-        message = service.to_message(stored)
-        await announce(self.state, self.workspace_id, "turn.added", message.model_dump(mode="json"),
-                       conversation_id=conversation_id)
-        if context is None:
+        if producer is None:
             return  # an operator answers, through the bus
-        producer = replies.ReplyProducer(self.database, self.state, self.workspace_id, conversation_id, context)
         self._producer = producer
         try:
             await self._send(protocol.response_part("start"))

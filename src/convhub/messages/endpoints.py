@@ -165,8 +165,10 @@ async def send_message(
             raise ProviderUnavailable(f"The agent could not reply: {exc.message} Nothing was stored; "
                                       "send the message again.") from None
         turns.append(service.NewTurn(Role.agent.value, text, utcnow()))
-    messages = [service.to_message(t) for t in await service.append_turns(session, conv, turns)]
-    await session.commit()
+    await session.commit()  # the reads' transaction ends before queuing for SQLite's writer turn
+    async with request.app.state.db.writing():
+        messages = [service.to_message(t) for t in await service.append_turns(session, conv, turns)]
+        await session.commit()
     await _announce_turns(request, subject.workspace_id, messages)
     return SendResult(conversation_id=conv.id, message=messages[0], reply=messages[1] if len(messages) > 1 else None)
 
@@ -232,22 +234,14 @@ async def _single(frame: bytes) -> AsyncIterator[bytes]:
 async def stream_message(
     request: Request, session: Session, subject: WriteSubject, ref: ConversationId, body: MessageCreate
 ) -> StreamingResponse:
-    conv = await service.accept_message(session, subject.workspace_id, ref, body.role)
-    sent = service.NewTurn(body.role, body.content, utcnow())
-    context = None
-    if service.agent_replies(conv, body.role):
-        # Before anything is stored: an agent that cannot reply at all is a plain error response.
-        context = await service.reply_context(session, conv, request.app.state.secretbox, pending=sent)
-    (stored,) = await service.append_turns(session, conv, [sent])
-    message = service.to_message(stored)
-    await session.commit()
-    await _announce_turns(request, subject.workspace_id, [message])
-    if context is None:
-        done = StreamDone(conversation_id=conv.id, message_id=message.id, reply_id=None, taken_over=True)
+    message, producer = await replies.begin_reply(session, request.app.state, subject.workspace_id, ref, body.role,
+                                                  body.content)
+    if producer is None:
+        done = StreamDone(conversation_id=message.conversation_id, message_id=message.id, reply_id=None,
+                          taken_over=True)
         return StreamingResponse(_single(_frame("done", done.model_dump())), media_type="text/event-stream",
                                  headers=SSE_HEADERS)
-    producer = replies.ReplyProducer(request.app.state.db, request.app.state, subject.workspace_id, conv.id, context)
-    return ReplyStream(producer, _reply_frames(producer, conv.id, message.id))
+    return ReplyStream(producer, _reply_frames(producer, message.conversation_id, message.id))
 
 
 class MessageListParams(BaseModel):

@@ -11,6 +11,12 @@ produced, marked ``interrupted``, when the backend failed or the client went
 away (the response then stops the task, which closes the backend's stream).
 Once the backend has finished, a late disconnect no longer stops anything: the
 reply is complete and is stored as such.
+
+:func:`begin_reply` is how both the SSE endpoint and the realtime socket take a
+message: the model starts on its first token while the message is being
+stored, so storing it adds nothing to the wait for the first words; the reply
+is stored only after the message (its index follows), and nothing at all when
+the message could not be stored.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from convhub.agents.backends.base import BackendError
 from convhub.db import Database
 from convhub.kit.time import utcnow
 from convhub.messages import service
 from convhub.messages.events import announce
-from convhub.messages.schemas import MessageRead
+from convhub.messages.schemas import MessageRead, SenderRole
 
 log = logging.getLogger("convhub.messages")
 
@@ -74,7 +82,7 @@ class ReplyProducer:
 
     def __init__(
         self, database: Database, state: Any, workspace_id: str, conversation_id: str,
-        context: service.ReplyContext,
+        context: service.ReplyContext, *, message_stored: bool = True,
     ) -> None:
         self.database = database
         self.state = state
@@ -85,6 +93,20 @@ class ReplyProducer:
         self._task: asyncio.Task[None] | None = None
         self._produced = False  # the backend has finished; the reply is complete
         self._storing = False  # a store has begun: never a second one
+        self._message_stored = asyncio.Event()  # the message replied to is committed: the reply may follow
+        self._abandoned = False  # the message was not stored: neither is any reply
+        if message_stored:
+            self._message_stored.set()
+
+    def message_stored(self) -> None:
+        """The message this replies to is committed; the reply can be stored after it."""
+        self._message_stored.set()
+
+    def abandon(self) -> None:
+        """The message could not be stored: stop the backend and store nothing."""
+        self._abandoned = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
 
     def start(self) -> None:
         if self._task is None:
@@ -152,6 +174,9 @@ class ReplyProducer:
 
     async def _store(self, text: str, *, interrupted: bool) -> MessageRead | None:
         self._storing = True
+        await self._message_stored.wait()  # cancelled by abandon() when that never comes
+        if self._abandoned:
+            return None
         try:
             async with self.database.writing(), self.database.session() as session:
                 turn = await service.store_reply(session, self.workspace_id, self.conversation_id, text,
@@ -163,6 +188,42 @@ class ReplyProducer:
         await announce(self.state, self.workspace_id, "turn.added", message.model_dump(mode="json"),
                        conversation_id=self.conversation_id)
         return message
+
+
+async def begin_reply(
+    session: AsyncSession, state: Any, workspace_id: str, ref: str, role: SenderRole, text: str, *,
+    prompt: str | None = None,
+) -> tuple[MessageRead, ReplyProducer | None]:
+    """Store a message and start the agent's reply to it; the stored message and the reply under way (None
+    when the agent does not answer: an operator holds the chat, or an operator wrote).
+
+    Commits ``session`` (twice: the reads, then the message). Raises the service's errors (404, 409) before
+    anything is stored; an agent that cannot be opened at all is an error here too, not a failed reply.
+    """
+    database: Database = state.db
+    conv = await service.accept_message(session, workspace_id, ref, role)
+    sent = service.NewTurn(role, text, utcnow())
+    producer = None
+    if service.agent_replies(conv, role):
+        context = await service.reply_context(session, conv, state.secretbox, pending=sent, prompt=prompt)
+        producer = ReplyProducer(database, state, workspace_id, conv.id, context, message_stored=False)
+        producer.start()  # the model works on its first token while the message is stored
+    try:
+        # The reads' transaction ends before waiting for SQLite's writer turn: a request queued there must not
+        # hold a pooled connection that the turn's holder may need.
+        await session.commit()
+        async with database.writing():
+            (stored,) = await service.append_turns(session, conv, [sent])
+            message = service.to_message(stored)
+            await session.commit()
+    except BaseException:
+        if producer is not None:
+            producer.abandon()
+        raise
+    if producer is not None:
+        producer.message_stored()
+    await announce(state, workspace_id, "turn.added", message.model_dump(mode="json"), conversation_id=conv.id)
+    return message, producer
 
 
 async def settle(grace: float | None = None) -> None:

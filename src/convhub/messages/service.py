@@ -19,6 +19,7 @@ from statistics import fmean
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from convhub.agents import service as agents
 from convhub.agents.backends.base import AgentBackend, ChatMessage
@@ -268,9 +269,10 @@ async def append_turns(session: AsyncSession, conv: Conversation, turns: Sequenc
     ]
     await repo.append(conv.id, rows)
     await repo.set_conversation(conv.id, message_count=first + len(rows))
-    conv.message_count = first + len(rows)
+    # Written already: set as committed, or the session would flush the same columns again at commit.
+    set_committed_value(conv, "message_count", first + len(rows))
     for key, value in values.items():
-        setattr(conv, key, value)
+        set_committed_value(conv, key, value)
     return await repo.from_index(conv.id, first)
 
 
