@@ -199,6 +199,10 @@ class Subscription:
             self._cursor, self._last_id = event.key, event.id
             return event
 
+    def ready(self) -> bool:
+        """Whether the next event can be had without waiting (so a writer can batch what is queued)."""
+        return bool(self._pending) or not self._queue.empty() or self._lagging or self._replay is not None
+
     def _lagged(self) -> Event:
         last = self._last_id or "0-0"
         return Event(id=last, workspace_id=self.workspace_id, type=LAGGED, at=utcnow(), data={
