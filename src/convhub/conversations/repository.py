@@ -376,6 +376,12 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
                 {"before": before, "ws": self.workspace_id, "ids": conversation_ids},
             )
 
+    async def index_turns(self, turns: Sequence[tuple[int, str | None]]) -> None:
+        """Add (turn id, text) to SQLite's full-text index (PostgreSQL's is a generated column: nothing to do)."""
+        rows = [{"id": id_, "message": message} for id_, message in turns if message]
+        if rows and self.session.bind.dialect.name == "sqlite":
+            await self.session.execute(text("INSERT INTO turns_fts(rowid, message) VALUES (:id, :message)"), rows)
+
     async def set_fields(self, conversation_id: str, **values: Any) -> None:
         await self.session.execute(
             update(Conversation)

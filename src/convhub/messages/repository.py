@@ -1,12 +1,12 @@
 """Every SQL statement of the chat domain.
 
 Turns are appended one exchange at a time, by concurrent requests, so their
-position in the transcript is taken under a lock: :meth:`ChatRepository.claim`
+position in the transcript is taken under a lock: :meth:`ChatRepository.append`
 updates the conversation row first (SQLite's write lock, PostgreSQL's row
-lock), and only then is the last index read, so two messages sent at once
-never take the same index. The turns themselves are written by
-:meth:`ConversationRepository.insert_children`, the path that also feeds
-SQLite's full-text index.
+lock), growing its ``message_count`` and reading it back in the same
+statement, so two messages sent at once never take the same index. Three
+statements per append (the update, the insert returning ids, SQLite's
+full-text index): this is the hot path of every chat message.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.agents.repository import NATIVE
@@ -101,28 +101,31 @@ class ChatRepository(WorkspaceRepository[Turn]):
         stmt = stmt.order_by(Turn.idx.desc() if descending else Turn.idx).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
-    async def from_index(self, conversation_id: str, first: int) -> list[Turn]:
-        stmt = self.scoped(
-            select(Turn).where(Turn.conversation_id == conversation_id, Turn.idx >= first).order_by(Turn.idx)
-        )
-        return list((await self.session.execute(stmt)).scalars())
-
     # ----------------------------------------------------------------- writes
 
-    async def claim(self, conversation_id: str, **values: Any) -> int:
-        """Lock the conversation for an append (setting ``values`` on it); the index the next turn takes."""
-        await self.session.execute(
+    async def append(self, conversation_id: str, rows: Sequence[dict[str, Any]], **values: Any) -> list[Turn]:
+        """Store ``rows`` as the next turns of the transcript, setting ``values`` on the conversation; the turns.
+
+        The conversation's row is updated first (``message_count`` grows by the turns added), which takes
+        its lock (SQLite's write lock, PostgreSQL's row lock) and says where the new turns go: two appends
+        at once never take one index. Native chats only: there ``message_count`` is the transcript's length.
+        """
+        n = len(rows)
+        count = (await self.session.execute(
             update(Conversation)
             .where(Conversation.id == conversation_id, Conversation.workspace_id == self.workspace_id)
-            .values(**values)
-        )
-        stmt = self.scoped(select(func.max(Turn.idx)).where(Turn.conversation_id == conversation_id))
-        last = (await self.session.execute(stmt)).scalar_one_or_none()
-        return 0 if last is None else int(last) + 1
-
-    async def append(self, conversation_id: str, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert turns after the conversation's existing ones (call :meth:`claim` first)."""
-        await self.conversations.insert_children(list(rows), [], [], [])
+            .values(**values, message_count=Conversation.message_count + n)
+            .returning(Conversation.message_count)
+            .execution_options(synchronize_session=False)
+        )).scalar_one()
+        placed = [{**row, "idx": count - n + k} for k, row in enumerate(rows)]
+        table = Turn.__table__
+        assert isinstance(table, Table)
+        ids = (await self.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), placed
+        )).scalars().all()
+        await self.conversations.index_turns([(id_, row["message"]) for id_, row in zip(ids, placed, strict=True)])
+        return [Turn(id=id_, **row) for id_, row in zip(ids, placed, strict=True)]
 
     async def set_turn(self, conversation_id: str, turn_id: int, **values: Any) -> None:
         await self.session.execute(

@@ -250,30 +250,26 @@ def _secs(start: datetime, end: datetime) -> float:
 
 async def append_turns(session: AsyncSession, conv: Conversation, turns: Sequence[NewTurn]) -> list[Turn]:
     """Store ``turns`` at the end of the transcript and move the conversation's counters along."""
-    repo = ChatRepository(session, conv.workspace_id)
     latest = max(t.at for t in turns)
     values: dict[str, Any] = {"updated_at": latest}
     if conv.status in OPEN_STATUSES:
         # A reply stored after the conversation ended (it was streaming meanwhile) does not reopen its clock.
         values.update(last_activity_at=latest, duration_secs=int(_secs(conv.started_at, latest)))
-    first = await repo.claim(conv.id, **values)
     rows: list[dict[str, Any]] = [
         {
-            "conversation_id": conv.id, "workspace_id": conv.workspace_id, "idx": first + n, "role": t.role,
-            "message": t.message, "time_in_call_secs": round(_secs(conv.started_at, t.at), 3), "tool_calls": [],
-            "tool_results": [], "feedback": None, "feedback_comment": None, "rating": None,
-            "interrupted": t.interrupted, "source_medium": "text", "llm_usage": None, "extra": dict(t.extra or {}),
-            "created_at": t.at,
+            "conversation_id": conv.id, "workspace_id": conv.workspace_id, "role": t.role, "message": t.message,
+            "time_in_call_secs": round(_secs(conv.started_at, t.at), 3), "tool_calls": [], "tool_results": [],
+            "feedback": None, "feedback_comment": None, "rating": None, "interrupted": t.interrupted,
+            "source_medium": "text", "llm_usage": None, "extra": dict(t.extra or {}), "created_at": t.at,
         }
-        for n, t in enumerate(turns)
+        for t in turns
     ]
-    await repo.append(conv.id, rows)
-    await repo.set_conversation(conv.id, message_count=first + len(rows))
+    stored = await ChatRepository(session, conv.workspace_id).append(conv.id, rows, **values)
     # Written already: set as committed, or the session would flush the same columns again at commit.
-    set_committed_value(conv, "message_count", first + len(rows))
+    set_committed_value(conv, "message_count", stored[-1].idx + 1)
     for key, value in values.items():
         set_committed_value(conv, key, value)
-    return await repo.from_index(conv.id, first)
+    return stored
 
 
 async def add_note(session: AsyncSession, conv: Conversation, text: str) -> Turn:
