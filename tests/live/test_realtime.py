@@ -21,6 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from convhub.config import Settings
 from convhub.conversations.schemas import AgentRef, ConversationIn, Status
+from convhub.errors import ProviderUnavailable
 from convhub.kit.time import utcnow
 from convhub.live.signing import sign_conversation_url, verify_conversation_signature
 from convhub.messages.tasks import end_idle_chats
@@ -411,6 +412,24 @@ def test_backend_failure_is_an_error_event_and_the_conversation_stays_usable(
     assert [(m["role"], m["interrupted"]) for m in stored] == [
         ("user", False), ("agent", True), ("user", False), ("agent", False)]
     assert stored[1]["content"] == "The parcel"
+
+
+def test_an_agent_that_cannot_be_opened_is_an_agent_error_and_stores_nothing(
+    monkeypatch: pytest.MonkeyPatch, api: httpx.Client, agent: str
+) -> None:
+    async def unopenable(*args: Any, **kwargs: Any) -> Any:
+        raise ProviderUnavailable("The agent's model server key cannot be read; set it again.")
+
+    with connect(signed_url(api, agent)) as ws:
+        conversation_id = start(ws)
+        monkeypatch.setattr("convhub.agents.service.open_backend", unopenable)
+        ws.send(json.dumps({"type": "user_message", "text": "Hello?"}))
+        event, _ = until(ws, "error")
+        assert event["error_event"] == {"code": "agent_error",
+                                        "message": "The agent's model server key cannot be read; set it again."}
+        monkeypatch.undo()
+        assert "five working days" in say(ws, "refund time?")[0]
+    assert [m["role"] for m in transcript(api, conversation_id)] == ["user", "agent"]  # "Hello?" was not kept
 
 
 def test_client_leaving_mid_reply_stores_what_was_said(monkeypatch: pytest.MonkeyPatch,

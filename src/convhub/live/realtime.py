@@ -362,7 +362,9 @@ class RealtimeSession:
                                                         self.conversation_id, Role.user.value, text,
                                                         prompt=self.prompt)
         except ConvhubError as exc:
-            await self._send(protocol.error("conversation_closed", exc.message))
+            # A conversation that takes no more messages is a 409; anything else is the agent not opening.
+            code: protocol.ErrorCode = "conversation_closed" if isinstance(exc, Conflict) else "agent_error"
+            await self._send(protocol.error(code, exc.message))
             return
         if producer is None:
             return  # an operator answers, through the bus

@@ -220,9 +220,9 @@ async def begin_reply(
         if producer is not None:
             producer.abandon()
         raise
-    if producer is not None:
-        producer.message_stored()
     await announce(state, workspace_id, "turn.added", message.model_dump(mode="json"), conversation_id=conv.id)
+    if producer is not None:
+        producer.message_stored()  # after the announcement: monitors see the message before its reply
     return message, producer
 
 
