@@ -26,11 +26,9 @@ from convhub.agents.documents import (
     too_large,
 )
 from convhub.agents.schemas import AgentCreate, AgentPage, AgentRead, AgentUpdate, DocumentCreate, DocumentList
-from convhub.auth.dependencies import ReadSubject, Session, require
+from convhub.auth.dependencies import Box, Cursors, ReadSubject, Session, require
 from convhub.auth.service import AuthSubject
 from convhub.errors import Conflict, NotFound, Unprocessable, error_responses
-from convhub.kit.pagination import CursorCodec
-from convhub.kit.secretbox import SecretBox
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
@@ -42,20 +40,6 @@ MAX_FILES = 20
 # A JSON string may spell a character in up to 6 bytes (\uXXXX); beyond this the body cannot be a valid document.
 MAX_JSON_BODY = 6 * MAX_DOCUMENT_BYTES
 MAX_MULTIPART_BODY = MAX_FILES * MAX_DOCUMENT_BYTES + 64 * 1024
-
-
-def _secretbox(request: Request) -> SecretBox:
-    box: SecretBox = request.app.state.secretbox
-    return box
-
-
-def _cursors(request: Request) -> CursorCodec:
-    codec: CursorCodec = request.app.state.cursors
-    return codec
-
-
-Box = Annotated[SecretBox, Depends(_secretbox)]
-Cursors = Annotated[CursorCodec, Depends(_cursors)]
 
 
 @router.post(

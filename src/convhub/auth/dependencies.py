@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the request's session and its authenticated subject."""
+"""FastAPI dependencies: the request's session, its authenticated subject, and the app's shared services
+(cursor codec, secret box, blob store) as the endpoints of every domain take them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.auth.service import AuthSubject, authenticate
 from convhub.errors import Forbidden
+from convhub.kit.pagination import CursorCodec
+from convhub.kit.secretbox import SecretBox
+from convhub.storage.base import BlobStore
 
 _xi_api_key = APIKeyHeader(name="xi-api-key", auto_error=False, description="API key (ElevenLabs style)")
 _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
@@ -49,3 +53,23 @@ def require(scope: str) -> Callable[[AuthSubject], Awaitable[AuthSubject]]:
 ReadSubject = Annotated[AuthSubject, Depends(require("conversations:read"))]
 WriteSubject = Annotated[AuthSubject, Depends(require("conversations:write"))]
 SyncSubject = Annotated[AuthSubject, Depends(require("sync"))]
+
+
+def _cursors(request: Request) -> CursorCodec:
+    codec: CursorCodec = request.app.state.cursors
+    return codec
+
+
+def _secretbox(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.secretbox
+    return box
+
+
+def _blobs(request: Request) -> BlobStore:
+    store: BlobStore = request.app.state.blobs
+    return store
+
+
+Cursors = Annotated[CursorCodec, Depends(_cursors)]
+Box = Annotated[SecretBox, Depends(_secretbox)]
+Blobs = Annotated[BlobStore, Depends(_blobs)]

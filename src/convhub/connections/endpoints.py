@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
-from convhub.auth.dependencies import Session, SyncSubject
+from convhub.auth.dependencies import Box, Session, SyncSubject
 from convhub.connections import service
 from convhub.connections.schemas import (
     ConnectionCreate,
@@ -21,19 +21,11 @@ from convhub.connections.schemas import (
     ConnectionUpdate,
 )
 from convhub.errors import NotFound, Unprocessable, error_responses
-from convhub.kit.secretbox import SecretBox, SecretUnreadable
+from convhub.kit.secretbox import SecretUnreadable
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
 
 ConnectionId = Annotated[str, Path(alias="id", min_length=1, max_length=40, description="The connection's id.")]
-
-
-def _secretbox(request: Request) -> SecretBox:
-    box: SecretBox = request.app.state.secretbox
-    return box
-
-
-Box = Annotated[SecretBox, Depends(_secretbox)]
 
 
 @router.post(

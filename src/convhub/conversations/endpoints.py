@@ -10,11 +10,11 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from convhub.auth.dependencies import ReadSubject, Session, WriteSubject
+from convhub.auth.dependencies import Blobs, Cursors, ReadSubject, Session, WriteSubject
 from convhub.conversations import service
 from convhub.conversations.repository import ConversationFilters
 from convhub.conversations.schemas import (
@@ -30,11 +30,9 @@ from convhub.conversations.schemas import (
     TranscriptRead,
 )
 from convhub.errors import NotFound, Unprocessable, error_responses
-from convhub.kit.pagination import CursorCodec
 from convhub.kit.time import as_utc, from_unix
 from convhub.kit.validation import printable
 from convhub.providers.phones import to_e164
-from convhub.storage.base import BlobStore
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
@@ -161,20 +159,6 @@ class ListParams(BaseModel):
             metadata=[(key, value) for key, _, value in (p.partition("=") for p in self.metadata)],
             search=self.q,
         )
-
-
-def _cursors(request: Request) -> CursorCodec:
-    codec: CursorCodec = request.app.state.cursors
-    return codec
-
-
-def _blobs(request: Request) -> BlobStore:
-    store: BlobStore = request.app.state.blobs
-    return store
-
-
-Cursors = Annotated[CursorCodec, Depends(_cursors)]
-Blobs = Annotated[BlobStore, Depends(_blobs)]
 
 
 @router.get(

@@ -20,16 +20,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Receive, Scope, Send
 
 from convhub.agents.backends.base import BackendError
-from convhub.auth.dependencies import ReadSubject, Session, WriteSubject
+from convhub.auth.dependencies import Cursors, ReadSubject, Session, WriteSubject
 from convhub.conversations.schemas import Role
 from convhub.errors import Conflict, NotFound, ProviderUnavailable, Unprocessable, error_responses
-from convhub.kit.pagination import CursorCodec
 from convhub.kit.time import utcnow
 from convhub.messages import replies, service
 from convhub.messages.events import announce
@@ -59,13 +58,6 @@ ConversationId = Annotated[
 ]
 MessageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id (a turn id).")]
 
-
-def _cursors(request: Request) -> CursorCodec:
-    codec: CursorCodec = request.app.state.cursors
-    return codec
-
-
-Cursors = Annotated[CursorCodec, Depends(_cursors)]
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
