@@ -185,3 +185,18 @@ async def test_publishing_an_unknown_type_or_unserializable_data_fails_in_the_pu
         await bus.publish("ws_a", "turn.addded", {})
     with pytest.raises(TypeError):
         await bus.publish("ws_a", "turn.added", {"when": object()})
+
+
+async def test_next_nowait_batches_what_is_here_and_never_waits_on_a_duplicate() -> None:
+    bus = InProcessBus()
+    first = await bus.publish("ws", "turn.added", {"n": 1})
+    subscription = bus.subscribe("ws", after="0-0")
+    second = await bus.publish("ws", "turn.added", {"n": 2})  # replayed and queued live: one delivery
+    assert subscription.next_nowait() is None  # the replay is still to fetch: only anext can
+    assert (await anext(subscription)).id == first.id
+    assert subscription.next_nowait() == second
+    assert subscription.next_nowait() is None  # the live copy of the second is skipped, without waiting
+    third = await bus.publish("ws", "turn.added", {"n": 3})
+    assert subscription.next_nowait() == third
+    await subscription.aclose()
+    assert subscription.next_nowait() is None

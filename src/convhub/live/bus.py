@@ -193,15 +193,29 @@ class Subscription:
                 event = await self._queue.get()
             if event is None:  # closed while waiting
                 raise StopAsyncIteration
-            # Replay and live delivery overlap by design; the cursor keeps each event to one delivery.
-            if self._cursor is not None and event.key <= self._cursor:
-                continue
-            self._cursor, self._last_id = event.key, event.id
-            return event
+            if self._accept(event):
+                return event
 
-    def ready(self) -> bool:
-        """Whether the next event can be had without waiting (so a writer can batch what is queued)."""
-        return bool(self._pending) or not self._queue.empty() or self._lagging or self._replay is not None
+    def _accept(self, event: Event) -> bool:
+        """Whether ``event`` is new to this subscriber (moving the cursor past it). Replay and live delivery
+        overlap by design; the cursor keeps each event to one delivery."""
+        if self._cursor is not None and event.key <= self._cursor:
+            return False
+        self._cursor, self._last_id = event.key, event.id
+        return True
+
+    def next_nowait(self) -> Event | None:
+        """The next event if it is here already (so a writer can batch what is queued); None when getting one
+        would mean waiting, or when only :meth:`__anext__` can tell (a replay to fetch, a lag to report)."""
+        if self._closed or self._replay is not None or self._lagging:
+            return None
+        while self._pending or not self._queue.empty():
+            event = self._pending.popleft() if self._pending else self._queue.get_nowait()
+            if event is None:  # closed
+                return None
+            if self._accept(event):
+                return event
+        return None
 
     def _lagged(self) -> Event:
         last = self._last_id or "0-0"

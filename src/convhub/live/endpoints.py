@@ -48,11 +48,8 @@ async def _frames(subscription: Subscription) -> AsyncIterator[bytes]:
             except StopAsyncIteration:
                 return
             batch = [_frame(event)]
-            while event.type != LAGGED and len(batch) < MAX_BATCH and subscription.ready():
-                try:
-                    event = await anext(subscription)
-                except StopAsyncIteration:
-                    break
+            while event.type != LAGGED and len(batch) < MAX_BATCH and (more := subscription.next_nowait()):
+                event = more
                 batch.append(_frame(event))
             yield b"".join(batch)
             if event.type == LAGGED:
