@@ -79,14 +79,11 @@ import multiprocessing
 import os
 import resource
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from array import array
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -99,6 +96,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _process import process
 from _record import append_row, machine
 
 from convhub.auth.scopes import ALL_SCOPES
@@ -162,34 +160,6 @@ def own_cpu_secs() -> float:
 
 
 # ------------------------------------------------------------------ processes and setup
-
-
-@contextmanager
-def process(args: list[str], ready_url: str, env: dict[str, str] | None = None,
-            stderr_path: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    stderr = stderr_path.open("wb") if stderr_path else subprocess.DEVNULL
-    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=stderr)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(ready_url, timeout=1).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"{' '.join(args[:6])} did not start" +
-                                   (f" (see {stderr_path})" if stderr_path else ""))
-            time.sleep(0.1)
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if stderr_path:
-            stderr.close()  # type: ignore[union-attr]
 
 
 async def fresh_database(db: str, workdir: Path) -> str:
