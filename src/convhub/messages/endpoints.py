@@ -157,10 +157,7 @@ async def send_message(
             raise ProviderUnavailable(f"The agent could not reply: {exc.message} Nothing was stored; "
                                       "send the message again.") from None
         turns.append(service.NewTurn(Role.agent.value, text, utcnow()))
-    await session.commit()  # the reads' transaction ends before queuing for SQLite's writer turn
-    async with request.app.state.db.writing():
-        messages = [service.to_message(t) for t in await service.append_turns(session, conv, turns)]
-        await session.commit()
+    messages = await replies.store_turns(session, request.app.state.db, conv, turns)
     await _announce_turns(request, subject.workspace_id, messages)
     return SendResult(conversation_id=conv.id, message=messages[0], reply=messages[1] if len(messages) > 1 else None)
 

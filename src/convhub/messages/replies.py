@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from convhub.kit.time import utcnow
 from convhub.messages import service
 from convhub.messages.events import announce
 from convhub.messages.schemas import MessageRead, SenderRole
+from convhub.models import Conversation
 
 log = logging.getLogger("convhub.messages")
 
@@ -190,6 +191,21 @@ class ReplyProducer:
         return message
 
 
+async def store_turns(
+    session: AsyncSession, database: Database, conv: Conversation, turns: Sequence[service.NewTurn]
+) -> list[MessageRead]:
+    """Append ``turns`` and commit, in SQLite's writer turn; the messages stored.
+
+    The reads' transaction is committed before queuing for the turn: a request waiting there must not hold a
+    pooled connection that the turn's holder may need.
+    """
+    await session.commit()
+    async with database.writing():
+        stored = [service.to_message(t) for t in await service.append_turns(session, conv, turns)]
+        await session.commit()
+    return stored
+
+
 async def begin_reply(
     session: AsyncSession, state: Any, workspace_id: str, ref: str, role: SenderRole, text: str, *,
     prompt: str | None = None,
@@ -209,13 +225,7 @@ async def begin_reply(
         producer = ReplyProducer(database, state, workspace_id, conv.id, context, message_stored=False)
         producer.start()  # the model works on its first token while the message is stored
     try:
-        # The reads' transaction ends before waiting for SQLite's writer turn: a request queued there must not
-        # hold a pooled connection that the turn's holder may need.
-        await session.commit()
-        async with database.writing():
-            (stored,) = await service.append_turns(session, conv, [sent])
-            message = service.to_message(stored)
-            await session.commit()
+        (message,) = await store_turns(session, database, conv, [sent])
     except BaseException:
         if producer is not None:
             producer.abandon()
