@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from convhub.kit import sqlite as sqlite_driver
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -37,11 +39,15 @@ def _dumps(value: Any) -> str:
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
-        self.dialect = make_url(url).get_backend_name()
+        engine_url = make_url(url)
+        self.dialect = engine_url.get_backend_name()
+        if engine_url.drivername == "sqlite+aiosqlite" and sqlite_driver.supported():
+            # The same aiosqlite connections, one thread hop per statement instead of four (kit/sqlite.py).
+            engine_url = engine_url.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
         kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _dumps, "json_deserializer": orjson.loads}
         if self.dialect == "postgresql":
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.engine: AsyncEngine = create_async_engine(engine_url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)

@@ -223,7 +223,10 @@ async def begin_reply(
     if service.agent_replies(conv, role):
         context = await service.reply_context(session, conv, state.secretbox, pending=sent, prompt=prompt)
         producer = ReplyProducer(database, state, workspace_id, conv.id, context, message_stored=False)
-        producer.start()  # the model works on its first token while the message is stored
+        producer.start()
+        # Let the producer send the model its request before the message's statements take the loop: the
+        # model then works on its first token while the message is stored, instead of after.
+        await asyncio.sleep(0)
     try:
         (message,) = await store_turns(session, database, conv, [sent])
     except BaseException:
