@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from sqlalchemy import select
@@ -421,7 +422,7 @@ async def test_open_backend_gives_an_openai_agent_its_decrypted_key(
 
 
 async def test_open_backend_uses_an_injected_transport(
-    authed: httpx.AsyncClient, database: Database, fake_openai: FakeOpenAI
+    authed: httpx.AsyncClient, database: Database, fake_openai: FakeOpenAI, model_test_session: aiohttp.ClientSession
 ) -> None:
     created = await _create(authed, _openai(base_url="http://model.test/v1"))
     workspace_id, agent = await _load(database, created["id"])
@@ -429,9 +430,11 @@ async def test_open_backend_uses_an_injected_transport(
 
     async with database.session() as session:
         backend = await service.open_backend(session, workspace_id, agent, SecretBox("test-secret"),
-                                             transport=httpx.ASGITransport(fake_openai.app()))
+                                             http_session=model_test_session)
     with pytest.raises(BackendError, match="answered HTTP 500"):
         [d async for d in backend.stream_reply([ChatMessage("user", "Hi")])]
+    [request] = fake_openai.requests  # model.test resolves only through the injected session
+    assert request.headers["host"] == "model.test"
 
 
 async def test_a_mirror_gets_no_backend(authed: httpx.AsyncClient, database: Database) -> None:

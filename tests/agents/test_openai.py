@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 
 from convhub.agents.backends.base import BackendError, ChatMessage
-from convhub.agents.backends.openai import OpenAIBackend
+from convhub.agents.backends.openai import OpenAIBackend, _EventParser
+from tests.agents.conftest import MODEL_HOST
 from tests.agents.fake_openai import FakeOpenAI, FakeOpenAIServer
 
 MESSAGES = [ChatMessage("system", "You are Helper."), ChatMessage("user", "Hi!")]
@@ -83,12 +85,58 @@ async def test_a_server_that_ignores_stream_still_gives_the_reply(
     assert await collect(backend_for(openai_server)) == ["Hello there, how can I help?"]
 
 
-async def test_an_injected_transport_replaces_the_network(fake_openai: FakeOpenAI) -> None:
-    transport = httpx.ASGITransport(fake_openai.app())
-    backend = OpenAIBackend(base_url="http://model.test/v1", model="m", transport=transport)
+async def test_an_injected_session_replaces_the_network(
+    fake_openai: FakeOpenAI, model_test_session: aiohttp.ClientSession
+) -> None:
+    backend = OpenAIBackend(base_url=f"http://{MODEL_HOST}/v1", model="m", session=model_test_session)
 
     assert "".join(await collect(backend)) == "Hello there, how can I help?"
-    assert fake_openai.requests[0].path == "/v1/chat/completions"
+    [request] = fake_openai.requests
+    assert (request.path, request.headers["host"]) == ("/v1/chat/completions", MODEL_HOST)
+    assert not model_test_session.closed  # the caller's session stays the caller's
+
+
+async def test_a_reply_given_up_on_gives_its_connection_back(
+    fake_openai: FakeOpenAI, model_test_session: aiohttp.ClientSession
+) -> None:
+    # The injected session holds one connection: one not given back would leave the next reply waiting for it.
+    backend = OpenAIBackend(base_url=f"http://{MODEL_HOST}/v1", model="m", session=model_test_session,
+                            timeout=aiohttp.ClientTimeout(connect=0.5, sock_read=5.0))
+    reply = backend.stream_reply(MESSAGES)
+    assert await anext(reply) == "Hello"
+    await reply.aclose()  # the client went away mid-reply
+
+    fake_openai.mode = "status_500"
+    with pytest.raises(BackendError, match="answered HTTP 500"):
+        await collect(backend)
+
+    fake_openai.mode = "stall"  # every delta, then two seconds of nothing
+    received: list[str] = []
+    all_received = asyncio.Event()
+
+    async def reply_into_received() -> None:
+        async for delta in backend.stream_reply(MESSAGES):
+            received.append(delta)
+            if len(received) == len(fake_openai.deltas):
+                all_received.set()
+
+    task = asyncio.create_task(reply_into_received())
+    async with asyncio.timeout(5):
+        await all_received.wait()
+    task.cancel()  # the task replying is cancelled while it waits for more
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    fake_openai.mode = "stream"
+    assert "".join(await collect(backend)) == "Hello there, how can I help?"
+
+
+async def test_a_line_longer_than_64_kib_is_one_delta(
+    openai_server: FakeOpenAIServer, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.deltas = ["x" * 200_000, "!"]
+
+    assert await collect(backend_for(openai_server)) == ["x" * 200_000, "!"]
 
 
 # ---------------------------------------------------------------- failures
@@ -162,11 +210,15 @@ async def test_an_error_event_in_the_stream_is_an_error_with_its_message(
         await collect(backend_for(openai_server))
 
 
-async def test_a_stalled_stream_times_out(openai_server: FakeOpenAIServer, fake_openai: FakeOpenAI) -> None:
+@pytest.mark.parametrize("limits", [0.3, aiohttp.ClientTimeout(sock_connect=5.0, sock_read=0.3)],
+                         ids=["seconds", "client-timeout"])
+async def test_a_stalled_stream_times_out(
+    openai_server: FakeOpenAIServer, fake_openai: FakeOpenAI, limits: float | aiohttp.ClientTimeout
+) -> None:
     fake_openai.mode = "stall"
 
     with pytest.raises(BackendError, match="stopped sending the reply"):
-        await collect(backend_for(openai_server, timeout=httpx.Timeout(5.0, read=0.3)))
+        await collect(backend_for(openai_server, timeout=limits))
 
 
 async def test_an_unreachable_endpoint_is_an_error(fake_openai: FakeOpenAI) -> None:
@@ -179,3 +231,38 @@ async def test_an_unreachable_endpoint_is_an_error(fake_openai: FakeOpenAI) -> N
 
     assert excinfo.value.message.startswith(f"The model endpoint at http://127.0.0.1:{port}/v1 could not be reached: "
                                             "connection failed")
+
+
+# ---------------------------------------------------------------- the event stream, however it is cut into reads
+
+STREAM = ("data: {\"a\": \"h\u00e9llo \U0001f44b\"}\r\n"  # CRLF line ends, characters of 2 and 4 bytes
+          ": a comment\r\n\r\n"
+          "event: message\rdata:first line\rdata:  second line\r\r"  # CR line ends; one space is dropped
+          "id: 7\ndata: [DONE]\n\n"
+          "data: not ended").encode()
+EVENTS = ['{"a": "h\u00e9llo \U0001f44b"}', "first line\n second line", "[DONE]", "not ended"]
+
+
+def parse(reads: list[bytes]) -> list[str]:
+    parser = _EventParser()
+    events = [event for read in reads for event in parser.feed(read)]
+    return events + parser.end()
+
+
+def test_events_are_the_same_in_one_read_or_byte_by_byte() -> None:
+    assert parse([STREAM]) == EVENTS
+    assert parse([STREAM[i:i + 1] for i in range(len(STREAM))]) == EVENTS
+
+
+@pytest.mark.parametrize("cut", range(1, len(STREAM)))
+def test_events_are_the_same_wherever_a_read_ends(cut: int) -> None:
+    assert parse([STREAM[:cut], STREAM[cut:]]) == EVENTS
+
+
+def test_a_cr_at_the_end_of_the_body_ends_its_line() -> None:
+    assert parse([b"data: x\r"]) == ["x"]
+    assert parse([b"data: x\r", b"\ndata: y\r", b"\r"]) == ["x\ny"]
+
+
+def test_invalid_utf8_is_replaced_not_an_error() -> None:
+    assert parse([b"data: \xff\xe2\x82\n\n"]) == ["\ufffd\ufffd"]
