@@ -159,6 +159,9 @@ class ReplyProducer:
                 if delta:
                     parts.append(delta)
                     self._queue.put_nowait(Delta(delta))
+                    # A backend may hand over a whole buffered reply without pausing: let the listener send
+                    # this delta now, not after the rest of the reply is parsed and its storing begun.
+                    await asyncio.sleep(0)
         except BackendError as exc:
             return exc.message
         except Exception:
