@@ -19,14 +19,17 @@ Phases:
 
 1. **chat**: ``--conversations`` conversations (``POST /v1/conversations``,
    untimed) each send ``--messages`` messages one after another with
-   ``POST /v1/conversations/{id}/messages/stream``: the next one as soon as the
-   previous stream's ``done`` arrived (``--think-ms`` pauses in between, and
-   spreads the conversations' starts over one pause). All conversations run at
-   once; nobody watches the event stream.
+   ``POST /v1/conversations/{id}/messages/stream``: the next one after a pause
+   once the previous stream's ``done`` arrived, as a person reads the reply and
+   types (``--think-ms``, default 5 s, each pause drawn uniformly within
+   ``--think-jitter`` of it, so the conversations do not fall into step; their
+   starts are spread over one pause). All conversations run at once; nobody
+   watches the event stream.
 2. **fan-out**: ``--subscribers`` connections to ``GET /v1/events`` (the whole
    workspace, no filter) are open and answered before any traffic; then
    ``--fanout-conversations`` conversations send ``--fanout-messages`` messages
-   each, as in phase 1, and every event they cause (``conversation.status`` of
+   each, as in phase 1 but with no pause by default (``--fanout-think-ms``: the
+   most events per second the server makes), and every event they cause (``conversation.status`` of
    each new chat, ``turn.added`` for each message and each stored reply) must
    reach every subscriber.
 
@@ -56,11 +59,13 @@ Measurements:
 
 Before phase 1, up to ``--warmup`` conversations send two messages each, untimed.
 
-With no pause between messages each conversation is a closed loop: it sends as
-soon as its last reply is done, so the server is always saturated and the
+The target is read at that pace: 200 people chatting at once, each sending a
+message a few seconds after the last reply ended (about 36 messages a second in
+all). ``--think-ms 0`` makes each conversation a closed loop instead: it sends
+as soon as its last reply is done, so the server is always saturated and the
 latencies measure its throughput (Little's law: conversations / messages per
-second) more than its idle latency. ``--think-ms`` gives the open-ish load of
-people typing, and ``--conversations 1`` the floor.
+second) more than the latency it adds; ``--conversations 1`` gives the floor.
+Pauses are drawn from a seeded generator (``--seed``), so runs are repeatable.
 
 Prints progress on stderr, one JSON object as the last line of stdout, and
 appends a row to docs/benchmarks.md (``--no-record``: not).
@@ -68,6 +73,7 @@ appends a row to docs/benchmarks.md (``--no-record``: not).
     python bench/chat.py                                             # the issue's figures, SQLite
     python bench/chat.py --conversations 10 --messages 2 --subscribers 20 --no-record   # a quick look
     python bench/chat.py --db postgres                               # a fresh local PostgreSQL database
+    python bench/chat.py --think-ms 0 --subscribers 0                # closed loops: the throughput
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import random
 import resource
 import shutil
 import sys
@@ -322,7 +329,7 @@ async def stream_one(conn: HTTPConnection, conversation_id: str, tag: str, limit
 
 
 async def chat_phase(port: int, key: str, agent_id: str, conversations: int, messages: int, *, think: float,
-                     limit_secs: float, label: str, first: int = 0) -> ChatRun:
+                     limit_secs: float, label: str, first: int = 0, jitter: float = 0.0, seed: int = 0) -> ChatRun:
     """``conversations`` chats at once, each sending ``messages`` one after another."""
     run = ChatRun()
     ids: list[str] = []
@@ -356,6 +363,7 @@ async def chat_phase(port: int, key: str, agent_id: str, conversations: int, mes
 
         async def converse(c: int, conversation_id: str) -> None:
             conn = HTTPConnection(port, key)
+            pauses = random.Random(seed * 1_000_003 + first + c)
             if think:
                 await asyncio.sleep(think * c / len(ids))  # paced conversations start spread out, not in step
             try:
@@ -364,7 +372,7 @@ async def chat_phase(port: int, key: str, agent_id: str, conversations: int, mes
                     run.samples.append(sample)
                     progress.advance(task)
                     if think:
-                        await asyncio.sleep(think)
+                        await asyncio.sleep(think * pauses.uniform(1 - jitter, 1 + jitter))
             finally:
                 conn.close()
 
@@ -578,8 +586,9 @@ async def fanout_phase(port: int, key: str, agent_id: str, args: argparse.Namesp
             + (f", {ready['failed']} failed" if ready["failed"] else ""))
         before = own_cpu_secs(), cpu_secs(args.server_pid), cpu_secs(args.fake_pid)
         run = await chat_phase(port, key, agent_id, args.fanout_conversations, args.fanout_messages,
-                               think=args.think_ms / 1000, limit_secs=args.timeout, label="fan-out traffic",
-                               first=args.conversations)
+                               think=args.fanout_think_ms / 1000, limit_secs=args.timeout,
+                               label="fan-out traffic", first=args.conversations, jitter=args.think_jitter,
+                               seed=args.seed)
         # What the traffic announced: each chat started, each message accepted, each reply stored.
         expected = (run.created + sum(1 for s in run.samples if s.status == 200)
                     + sum(1 for s in run.samples if s.got_message))
@@ -666,7 +675,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{args.first_token_ms:g} ms…")
             before = own_cpu_secs(), cpu_secs(server.pid), cpu_secs(fake.pid)
             chat_run = await chat_phase(port, key, agent_id, args.conversations, args.messages,
-                                        think=args.think_ms / 1000, limit_secs=args.timeout, label="chat")
+                                        think=args.think_ms / 1000, limit_secs=args.timeout, label="chat",
+                                        jitter=args.think_jitter, seed=args.seed)
             after = own_cpu_secs(), cpu_secs(server.pid), cpu_secs(fake.pid)
             chat = chat_figures(chat_run, fake_timings(fake_url), first_token)
             chat["cpu_secs"] = {"server": round(after[1] - before[1], 2), "fake": round(after[2] - before[2], 2),
@@ -702,7 +712,7 @@ def record(r: dict[str, Any]) -> None:
     chat, fan = r.get("chat", {}), r.get("fanout", {})
     added, before, after = (chat.get(k, {}) for k in ("added_ms", "before_backend_ms", "after_first_token_ms"))
     delay, watched = fan.get("delay_ms", {}), fan.get("traffic", {}).get("added_ms", {})
-    think = f", think {r['think_ms']:g} ms" if r["think_ms"] else ""
+    think = f", think {r['think_ms']:g} ms ±{r['think_jitter']:.0%}" if r["think_ms"] else ", closed loop"
     row = (
         f"| {r['date']} | {r['machine']} | {r['db']} | "
         f"{chat.get('conversations', '-')} x {r['messages']} @ {r['first_token_ms']:g} ms{think} | "
@@ -728,12 +738,19 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=200, help="concurrent conversations (phase 1)")
     parser.add_argument("--messages", type=int, default=10, help="messages each conversation sends (phase 1)")
     parser.add_argument("--first-token-ms", type=float, default=20.0, help="the fake backend's time to first token")
-    parser.add_argument("--think-ms", type=float, default=0.0, help="pause between a reply's done and the next message")
+    parser.add_argument("--think-ms", type=float, default=5000.0,
+                        help="pause between a reply's done and the next message (0: a closed loop)")
+    parser.add_argument("--think-jitter", type=float, default=0.5,
+                        help="each pause is drawn uniformly from think x (1 +- this)")
+    parser.add_argument("--seed", type=int, default=1, help="seeds the pauses")
     parser.add_argument("--subscribers", type=int, default=500, help="GET /v1/events watchers (phase 2); 0: skip")
     parser.add_argument("--fanout-conversations", type=int, default=None,
                         help="conversations whose events are fanned out (default: --conversations)")
     parser.add_argument("--fanout-messages", type=int, default=None,
                         help="messages each of them sends (default: --messages)")
+    parser.add_argument("--fanout-think-ms", type=float, default=0.0,
+                        help="the fan-out traffic's pause between messages (default 0: as fast as the server "
+                        "answers, the most events per second)")
     parser.add_argument("--warmup", type=int, default=10,
                         help="conversations sending 2 messages each, untimed, before phase 1 (at most 10)")
     parser.add_argument("--db", default="sqlite", help="sqlite, postgres (a fresh database on the local server), "
@@ -754,6 +771,7 @@ def main() -> None:
     result: dict[str, Any] = {
         "date": datetime.now(UTC).date().isoformat(), "machine": machine(), "conversations": args.conversations,
         "messages": args.messages, "first_token_ms": args.first_token_ms, "think_ms": args.think_ms,
+        "think_jitter": args.think_jitter,
         "subscribers": args.subscribers, **figures,
         "targets": {"added_p95_ms": ADDED_P95_TARGET_MS, "delivery_p95_ms": DELIVERY_P95_TARGET_MS},
     }
