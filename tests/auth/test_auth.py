@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
-from convhub.auth.service import get_workspace, revoke_key
+from convhub.auth.service import authenticate, get_workspace, list_keys, revoke_key
 from convhub.conversations import service
 from convhub.db import Database
+from convhub.kit.time import utcnow
+from convhub.models import ApiKey
 from convhub.storage.base import one_chunk
 from tests.conftest import ingest_into, make_key
 from tests.factories import make_conversation, make_turns
@@ -49,6 +53,33 @@ async def test_bearer_works_as_well_as_xi_api_key(client: httpx.AsyncClient, dat
     by_bearer = await client.get(LIST, headers={"Authorization": f"Bearer {api_key}"})
     assert by_header.status_code == by_bearer.status_code == 200
     assert by_header.json() == by_bearer.json() and len(by_header.json()["data"]) == 1
+
+
+async def _last_used(database: Database) -> datetime | None:
+    async with database.session() as session:
+        [key] = await list_keys(session, await get_workspace(session, "default"))
+    return key.last_used_at
+
+
+async def test_a_key_is_marked_used_at_most_once_a_minute(database: Database, api_key: str) -> None:
+    assert await _last_used(database) is None
+    async with database.session() as session:
+        subject = await authenticate(session, api_key)
+        [key] = await list_keys(session, await get_workspace(session, "default"))
+    assert (subject.workspace_id, subject.key_id, subject.scopes) == (key.workspace_id, key.id, frozenset(key.scopes))
+    first = await _last_used(database)
+    assert first is not None
+
+    async with database.session() as session:
+        await authenticate(session, api_key)
+    assert await _last_used(database) == first  # within the minute: a read stays a read
+
+    async with database.session() as session:
+        await session.execute(update(ApiKey).values(last_used_at=utcnow() - timedelta(minutes=2)))
+    async with database.session() as session:
+        await authenticate(session, api_key)
+    latest = await _last_used(database)
+    assert latest is not None and latest > first
 
 
 async def test_a_revoked_key_is_401(client: httpx.AsyncClient, database: Database) -> None:

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from convhub.agents.backends.base import ChatMessage
 from convhub.auth.service import ensure_workspace
 from convhub.client._sse import aiter_sse
 from convhub.messages import replies
-from convhub.messages.replies import UNEXPECTED
+from convhub.messages.replies import NOT_STORED, UNEXPECTED
+from convhub.models import Conversation
 from tests.conftest import LiveServer
 from tests.messages.helpers import (
     CONVERSATIONS,
@@ -177,3 +182,88 @@ async def test_the_model_starts_before_the_message_is_stored_but_no_reply_outliv
     assert started == [1]
     assert backend.closed and backend.produced < len(backend.words)
     assert await messages(authed, chat["id"]) == []  # neither the message nor any reply
+
+
+class HeldBackend(ScriptedBackend):
+    """Says nothing until the test lets it (``go``): time to change the conversation under a reply."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+
+    async def stream_reply(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
+        await self.go.wait()
+        async for word in super().stream_reply(messages):
+            yield word
+
+
+async def _begin_reply(app: Any, conversation_id: str) -> replies.ReplyProducer:
+    async with app.state.db.session() as session:
+        workspace_id = (await ensure_workspace(session, "default")).id
+    async with app.state.db.session() as session:
+        _, producer = await replies.begin_reply(session, app.state, workspace_id, conversation_id, "user",
+                                                "Where is my parcel?")
+    assert producer is not None
+    return producer
+
+
+async def _clock(app: Any, conversation_id: str) -> tuple[datetime | None, int]:
+    """The conversation's last activity and duration, as stored (the API does not show the first)."""
+    async with app.state.db.session() as session:
+        row = (await session.execute(
+            select(Conversation.last_activity_at, Conversation.duration_secs).where(Conversation.id == conversation_id)
+        )).one()
+    return row[0], row[1]
+
+
+async def test_a_streamed_reply_moves_an_open_chats_clock(
+    app: Any, authed: httpx.AsyncClient, chat: dict[str, Any]
+) -> None:
+    await stream(authed, chat["id"], "How long do refunds take?")
+
+    reply = (await messages(authed, chat["id"]))[-1]
+    replied_at = datetime.fromisoformat(reply["created_at"])
+    started_at = datetime.fromisoformat(chat["started_at"])
+    assert await _clock(app, chat["id"]) == (replied_at, int((replied_at - started_at).total_seconds()))
+
+
+async def test_a_reply_stored_after_the_chat_ended_does_not_reopen_its_clock(
+    monkeypatch: pytest.MonkeyPatch, app: Any, authed: httpx.AsyncClient, chat: dict[str, Any]
+) -> None:
+    backend = HeldBackend()
+    use_backend(monkeypatch, backend)
+    producer = await _begin_reply(app, chat["id"])
+    assert (await authed.post(f"{CONVERSATIONS}/{chat['id']}/end")).status_code == 200
+    ended = await _clock(app, chat["id"])
+
+    backend.go.set()
+    await producer.wait()
+
+    stored = await messages(authed, chat["id"])
+    assert [(m["role"], m["content"]) for m in stored] == [("user", "Where is my parcel?"), ("agent", backend.text)]
+    conversation = (await authed.get(f"{CONVERSATIONS}/{chat['id']}")).json()
+    assert (conversation["status"], conversation["message_count"]) == ("done", 2)
+    # As the end left them: last active at the user's message (not the later reply), as long as until the end.
+    assert ended[0] is not None and ended[0] < datetime.fromisoformat(stored[1]["created_at"])
+    assert await _clock(app, chat["id"]) == ended
+
+
+async def test_a_reply_to_a_chat_deleted_meanwhile_is_not_stored(
+    monkeypatch: pytest.MonkeyPatch, app: Any, authed: httpx.AsyncClient, agent_id: str, chat: dict[str, Any]
+) -> None:
+    backend = HeldBackend()
+    use_backend(monkeypatch, backend)
+    producer = await _begin_reply(app, chat["id"])
+    assert (await authed.delete(f"{CONVERSATIONS}/{chat['id']}")).status_code == 204
+
+    backend.go.set()
+    items = [item async for item in producer.items()]
+
+    assert items[-1] == replies.Failed(NOT_STORED)
+    assert "".join(i.text for i in items if isinstance(i, replies.Delta)) == backend.text
+    assert (await authed.get(f"{CONVERSATIONS}/{chat['id']}")).status_code == 404
+    # Nothing is left behind: the next chat is answered as usual.
+    use_backend(monkeypatch, ScriptedBackend())
+    other = await start_chat(authed, agent_id)
+    result = await send(authed, other["id"], "Hello?")
+    assert (result["message"]["index"], result["reply"]["index"]) == (0, 1)

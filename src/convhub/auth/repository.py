@@ -7,12 +7,24 @@ known (it is how the workspace becomes known), so it lives here, unscoped.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.kit.repository import WorkspaceRepository
 from convhub.models import ApiKey, Workspace
+
+
+class KeyCheck(NamedTuple):
+    """What authenticating with a key needs to know of it: read as columns, not as an entity, since every
+    request asks."""
+
+    id: str
+    workspace_id: str
+    scopes: list[str]
+    revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 class WorkspaceLookup:
@@ -27,9 +39,13 @@ class WorkspaceLookup:
         self.session.add(workspace)
         await self.session.flush()
 
-    async def key_by_hash(self, secret_hash: str) -> ApiKey | None:
-        result = await self.session.execute(select(ApiKey).where(ApiKey.secret_hash == secret_hash))
-        return result.scalar_one_or_none()
+    async def key_by_hash(self, secret_hash: str) -> KeyCheck | None:
+        result = await self.session.execute(
+            select(ApiKey.id, ApiKey.workspace_id, ApiKey.scopes, ApiKey.revoked_at, ApiKey.last_used_at)
+            .where(ApiKey.secret_hash == secret_hash)
+        )
+        row = result.one_or_none()
+        return None if row is None else KeyCheck(*row)
 
     async def touch_key(self, key_id: str, when: datetime) -> None:
         await self.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))

@@ -146,11 +146,11 @@ async def archive_conversation(session: Session, subject: WriteSubject, ref: Con
 async def send_message(
     request: Request, session: Session, subject: WriteSubject, ref: ConversationId, body: MessageCreate
 ) -> SendResult:
-    conv = await service.accept_message(session, subject.workspace_id, ref, body.role)
+    conv, agent = await service.accept_message_with_agent(session, subject.workspace_id, ref, body.role)
     sent = service.NewTurn(body.role, body.content, utcnow())
     turns = [sent]
     if service.agent_replies(conv, body.role):
-        context = await service.reply_context(session, conv, request.app.state.secretbox, pending=sent)
+        context = await service.reply_context(session, conv, request.app.state.secretbox, agent=agent, pending=sent)
         try:
             text = await replies.collect(context)
         except BackendError as exc:

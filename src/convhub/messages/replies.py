@@ -25,6 +25,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,13 +83,14 @@ class ReplyProducer:
     """One streamed reply: deltas for whoever listens, then the stored message (or a failure)."""
 
     def __init__(
-        self, database: Database, state: Any, workspace_id: str, conversation_id: str,
+        self, database: Database, state: Any, workspace_id: str, conversation_id: str, started_at: datetime,
         context: service.ReplyContext, *, message_stored: bool = True,
     ) -> None:
         self.database = database
         self.state = state
         self.workspace_id = workspace_id
         self.conversation_id = conversation_id
+        self.started_at = started_at  # the conversation's: the reply is stored without reading it again
         self.context = context
         self._queue: asyncio.Queue[Item | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -184,7 +186,7 @@ class ReplyProducer:
         try:
             async with self.database.writing(), self.database.session() as session:
                 turn = await service.store_reply(session, self.workspace_id, self.conversation_id, text,
-                                                 at=utcnow(), interrupted=interrupted)
+                                                 started_at=self.started_at, at=utcnow(), interrupted=interrupted)
                 message = service.to_message(turn)
         except Exception:
             log.exception("could not store the agent's reply in conversation %s", self.conversation_id)
@@ -220,12 +222,14 @@ async def begin_reply(
     anything is stored; an agent that cannot be opened at all is an error here too, not a failed reply.
     """
     database: Database = state.db
-    conv = await service.accept_message(session, workspace_id, ref, role)
+    conv, agent = await service.accept_message_with_agent(session, workspace_id, ref, role)
     sent = service.NewTurn(role, text, utcnow())
     producer = None
     if service.agent_replies(conv, role):
-        context = await service.reply_context(session, conv, state.secretbox, pending=sent, prompt=prompt)
-        producer = ReplyProducer(database, state, workspace_id, conv.id, context, message_stored=False)
+        context = await service.reply_context(session, conv, state.secretbox, agent=agent, pending=sent,
+                                              prompt=prompt)
+        producer = ReplyProducer(database, state, workspace_id, conv.id, conv.started_at, context,
+                                 message_stored=False)
         producer.start()
         # Let the producer send the model its request before the message's statements take the loop: the
         # model then works on its first token while the message is stored, instead of after.

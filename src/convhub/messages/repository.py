@@ -6,23 +6,25 @@ updates the conversation row first (SQLite's write lock, PostgreSQL's row
 lock), growing its ``message_count`` and reading it back in the same
 statement, so two messages sent at once never take the same index. Three
 statements per append (the update, the insert returning ids, SQLite's
-full-text index): this is the hot path of every chat message.
+full-text index): this is the hot path of every chat message. So is
+:meth:`ChatRepository.get_with_agent`, which reads the conversation a message
+is sent to together with the agent that answers it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.agents.repository import NATIVE
 from convhub.conversations.repository import ConversationRepository
 from convhub.kit.repository import WorkspaceRepository
-from convhub.models import Conversation, Turn
+from convhub.models import Agent, Conversation, Turn
 
 OPEN_STATUSES = ("initiated", "in-progress")
 # ``extra.kind`` of a system turn holding what the application told the agent mid-conversation.
@@ -64,6 +66,19 @@ class ChatRepository(WorkspaceRepository[Turn]):
 
     # ------------------------------------------------------------------ reads
 
+    async def get_with_agent(self, ref: str) -> tuple[Conversation, Agent | None] | None:
+        """The conversation ``ref`` names (convhub id or provider id, as ``get_by_ref``) and its agent (None
+        when that is gone) in one statement."""
+        stmt = self.scoped(
+            select(Conversation, Agent)
+            .outerjoin(Agent, and_(Agent.id == Conversation.agent_id, Agent.workspace_id == Conversation.workspace_id))
+            .where(or_(Conversation.id == ref, Conversation.provider_conversation_id == ref))
+            .limit(1),
+            Conversation,
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else (row[0], row[1])
+
     async def turn(self, conversation_id: str, turn_id: int) -> Turn | None:
         stmt = self.scoped(select(Turn).where(Turn.id == turn_id, Turn.conversation_id == conversation_id))
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -103,14 +118,26 @@ class ChatRepository(WorkspaceRepository[Turn]):
 
     # ----------------------------------------------------------------- writes
 
-    async def append(self, conversation_id: str, rows: Sequence[dict[str, Any]], **values: Any) -> list[Turn]:
-        """Store ``rows`` as the next turns of the transcript, setting ``values`` on the conversation; the turns.
+    async def append(
+        self, conversation_id: str, rows: Sequence[dict[str, Any]], *, while_open: Mapping[str, Any] | None = None,
+        **values: Any,
+    ) -> list[Turn]:
+        """Store ``rows`` as the next turns of the transcript, setting ``values`` on the conversation, and
+        ``while_open`` too if its status is still open; the turns. Raises ``NoResultFound`` when there is no
+        such conversation (nothing is stored then).
 
         The conversation's row is updated first (``message_count`` grows by the turns added), which takes
         its lock (SQLite's write lock, PostgreSQL's row lock) and says where the new turns go: two appends
         at once never take one index. Native chats only: there ``message_count`` is the transcript's length.
+        ``while_open`` is decided by that same update, under that lock, so a caller need not read the
+        conversation first to know whether it has ended.
         """
         n = len(rows)
+        is_open = Conversation.status.in_(OPEN_STATUSES)
+        for key, value in (while_open or {}).items():
+            column = getattr(Conversation, key)
+            # Typed as the column, so the value is bound as the column binds it (UTC datetimes, for one).
+            values[key] = case((is_open, literal(value, column.type)), else_=column)
         count = (await self.session.execute(
             update(Conversation)
             .where(Conversation.id == conversation_id, Conversation.workspace_id == self.workspace_id)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from statistics import fmean
 from typing import Any
 
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -54,7 +55,7 @@ from convhub.messages.schemas import (
     QualityMetrics,
     SenderRole,
 )
-from convhub.models import Conversation, Turn
+from convhub.models import Agent, Conversation, Turn
 from convhub.privacy.audit import record
 
 CHANNEL = "chat"
@@ -214,14 +215,25 @@ def _check_open(conv: Conversation, what: str) -> None:
                        "Start a new conversation.")
 
 
-async def accept_message(session: AsyncSession, workspace_id: str, ref: str, role: SenderRole) -> Conversation:
-    """The conversation a message is sent to, once it is clear it may take it."""
-    conv = await get_chat(session, workspace_id, ref)
+async def get_chat_with_agent(session: AsyncSession, workspace_id: str, ref: str) -> tuple[Conversation, Agent | None]:
+    """The conversation and its agent, read in one statement; the agent is None when it is gone."""
+    found = await ChatRepository(session, workspace_id).get_with_agent(ref)
+    if found is None:
+        raise NotFound(f"Conversation {ref!r} not found.")  # as get_chat says it
+    return found
+
+
+async def accept_message_with_agent(
+    session: AsyncSession, workspace_id: str, ref: str, role: SenderRole
+) -> tuple[Conversation, Agent | None]:
+    """The conversation a message is sent to, once it is clear it may take it, and its agent, read along for
+    :func:`reply_context`: one statement where there were two, on the path of every message."""
+    conv, agent = await get_chat_with_agent(session, workspace_id, ref)
     _check_open(conv, "takes no more messages")
     if role == Role.human_operator.value and conv.taken_over_by is None:
         raise Conflict(f"Conversation {conv.id!r} is not taken over, so the agent is answering; take it over "
                        f"(POST /v1/conversations/{conv.id}/takeover) before sending as human_operator.")
-    return conv
+    return conv, agent
 
 
 def agent_replies(conv: Conversation, role: SenderRole) -> bool:
@@ -230,12 +242,15 @@ def agent_replies(conv: Conversation, role: SenderRole) -> bool:
 
 
 async def reply_context(
-    session: AsyncSession, conv: Conversation, box: SecretBox, *, pending: NewTurn | None = None,
-    prompt: str | None = None,
+    session: AsyncSession, conv: Conversation, box: SecretBox, *, agent: Agent | None = None,
+    pending: NewTurn | None = None, prompt: str | None = None,
 ) -> ReplyContext:
     """The agent's backend and what it sees: the stored history, plus ``pending`` when not yet stored;
-    ``prompt`` in place of the agent's system prompt when given."""
-    agent = await agents.get_agent(session, conv.workspace_id, conv.agent_id)
+    ``prompt`` in place of the agent's system prompt when given. ``agent`` is the conversation's agent when
+    the caller read it already (:func:`accept_message_with_agent`)."""
+    if agent is None:
+        # Not read yet, or read and found gone: then this lookup raises the agent's 404.
+        agent = await agents.get_agent(session, conv.workspace_id, conv.agent_id)
     backend = await agents.open_backend(session, conv.workspace_id, agent, box)
     history = await ChatRepository(session, conv.workspace_id).history(conv.id)
     if pending is not None:
@@ -248,22 +263,36 @@ def _secs(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds())
 
 
-async def append_turns(session: AsyncSession, conv: Conversation, turns: Sequence[NewTurn]) -> list[Turn]:
-    """Store ``turns`` at the end of the transcript and move the conversation's counters along."""
-    latest = max(t.at for t in turns)
-    values: dict[str, Any] = {"updated_at": latest}
-    if conv.status in OPEN_STATUSES:
-        # A reply stored after the conversation ended (it was streaming meanwhile) does not reopen its clock.
-        values.update(last_activity_at=latest, duration_secs=int(_secs(conv.started_at, latest)))
-    rows: list[dict[str, Any]] = [
+def _turn_rows(
+    workspace_id: str, conversation_id: str, started_at: datetime, turns: Sequence[NewTurn]
+) -> list[dict[str, Any]]:
+    return [
         {
-            "conversation_id": conv.id, "workspace_id": conv.workspace_id, "role": t.role, "message": t.message,
-            "time_in_call_secs": round(_secs(conv.started_at, t.at), 3), "tool_calls": [], "tool_results": [],
+            "conversation_id": conversation_id, "workspace_id": workspace_id, "role": t.role, "message": t.message,
+            "time_in_call_secs": round(_secs(started_at, t.at), 3), "tool_calls": [], "tool_results": [],
             "feedback": None, "feedback_comment": None, "rating": None, "interrupted": t.interrupted,
             "source_medium": "text", "llm_usage": None, "extra": dict(t.extra or {}), "created_at": t.at,
         }
         for t in turns
     ]
+
+
+def _clock(started_at: datetime, latest: datetime) -> dict[str, Any]:
+    """What activity at ``latest`` moves on an open conversation: its inactivity clock and its duration.
+
+    Only on an open one: a reply stored after the conversation ended (it was streaming meanwhile) does not
+    reopen its clock.
+    """
+    return {"last_activity_at": latest, "duration_secs": int(_secs(started_at, latest))}
+
+
+async def append_turns(session: AsyncSession, conv: Conversation, turns: Sequence[NewTurn]) -> list[Turn]:
+    """Store ``turns`` at the end of the transcript and move the conversation's counters along."""
+    latest = max(t.at for t in turns)
+    values: dict[str, Any] = {"updated_at": latest}
+    if conv.status in OPEN_STATUSES:
+        values.update(_clock(conv.started_at, latest))
+    rows = _turn_rows(conv.workspace_id, conv.id, conv.started_at, turns)
     stored = await ChatRepository(session, conv.workspace_id).append(conv.id, rows, **values)
     # Written already: set as committed, or the session would flush the same columns again at commit.
     set_committed_value(conv, "message_count", stored[-1].idx + 1)
@@ -290,13 +319,22 @@ async def touch(session: AsyncSession, conv: Conversation) -> None:
 
 
 async def store_reply(
-    session: AsyncSession, workspace_id: str, conversation_id: str, text: str, *, at: datetime, interrupted: bool
+    session: AsyncSession, workspace_id: str, conversation_id: str, text: str, *, started_at: datetime,
+    at: datetime, interrupted: bool,
 ) -> Turn:
-    """Append the agent's reply (all of it, or what it got out before it was cut off)."""
-    conv = await ConversationRepository(session, workspace_id).get(conversation_id)
-    if conv is None:  # deleted while the agent was replying
-        raise NotFound(f"Conversation {conversation_id!r} no longer exists.")
-    (turn,) = await append_turns(session, conv, [NewTurn(Role.agent.value, text, at, interrupted=interrupted)])
+    """Append the agent's reply (all of it, or what it got out before it was cut off).
+
+    Without reading the conversation first: ``started_at`` is the conversation's, from whoever started the
+    reply (a chat's start never moves), and whether it is still open is decided by the append's update.
+    """
+    reply = NewTurn(Role.agent.value, text, at, interrupted=interrupted)
+    rows = _turn_rows(workspace_id, conversation_id, started_at, [reply])
+    try:
+        (turn,) = await ChatRepository(session, workspace_id).append(
+            conversation_id, rows, updated_at=at, while_open=_clock(started_at, at)
+        )
+    except NoResultFound:  # deleted while the agent was replying
+        raise NotFound(f"Conversation {conversation_id!r} no longer exists.") from None
     return turn
 
 
