@@ -341,23 +341,21 @@ def test_unsupported_and_malformed_frames_get_errors_and_the_socket_stays_open(a
     assert [m["role"] for m in transcript(api, conversation_id)] == ["user", "agent"]
 
 
-def test_invalid_initiation_closes_with_a_reason(api: httpx.Client, agent: str) -> None:
-    with connect(signed_url(api, agent)) as ws:
-        ws.send(json.dumps({**INIT, "dynamic_variables": {"nested": {"no": 1}}}))
-        event = receive(ws)
-        assert event["type"] == "error" and "dynamic_variables.nested" in event["error_event"]["message"]
-        with pytest.raises(ConnectionClosed) as info:
-            receive(ws)
-        assert info.value.rcvd is not None and info.value.rcvd.code == 1008
-    assert api.get("/v1/conversations").json()["data"] == []
-
-
-def test_metadata_too_large_for_a_conversation_is_refused_clearly(api: httpx.Client, agent: str) -> None:
-    variables = {f"v{n}": "x" * 2000 for n in range(40)}  # each allowed, together over the 64 KB of metadata
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        pytest.param({"nested": {"no": 1}}, "dynamic_variables.nested", id="a nested variable"),
+        # Each allowed, together over the 64 KB of metadata a conversation may hold.
+        pytest.param({f"v{n}": "x" * 2000 for n in range(40)}, "metadata", id="metadata too large"),
+    ],
+)
+def test_an_invalid_initiation_closes_with_a_reason_and_stores_nothing(
+    api: httpx.Client, agent: str, variables: dict[str, Any], named: str
+) -> None:
     with connect(signed_url(api, agent)) as ws:
         ws.send(json.dumps({**INIT, "dynamic_variables": variables}))
         event = receive(ws)
-        assert event["type"] == "error" and "metadata" in event["error_event"]["message"]
+        assert event["type"] == "error" and named in event["error_event"]["message"]
         with pytest.raises(ConnectionClosed) as info:
             receive(ws)
         assert info.value.rcvd is not None and info.value.rcvd.code == 1008

@@ -280,8 +280,9 @@ def _turn_rows(
 def _clock(started_at: datetime, latest: datetime) -> dict[str, Any]:
     """What activity at ``latest`` moves on an open conversation: its inactivity clock and its duration.
 
-    Only on an open one: a reply stored after the conversation ended (it was streaming meanwhile) does not
-    reopen its clock.
+    The caller applies these only while the conversation is open (``append_turns`` checks the loaded status,
+    ``store_reply`` lets the append's update decide): a reply stored after the conversation ended (it was
+    streaming meanwhile) does not reopen its clock.
     """
     return {"last_activity_at": latest, "duration_secs": int(_secs(started_at, latest))}
 
