@@ -24,6 +24,26 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}"
 
 
+def cpu_times() -> tuple[int, int]:
+    """(all, stolen) CPU ticks of the machine so far, from /proc/stat ((0, 0) where there is none).
+
+    Steal is time a virtual machine's CPU wanted to run and its host ran something else: on a shared host
+    it delays every process here by however long the host takes, whatever the code does.
+    """
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    # user nice system idle iowait irq softirq steal [guest guest_nice, already counted in user and nice]
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
+def steal_pct(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """The share of the machine's CPU time its host took between two :func:`cpu_times` readings."""
+    total = after[0] - before[0]
+    return round(100 * (after[1] - before[1]) / total, 1) if total > 0 else None
+
+
 def append_row(section: str, table_head: str, row: str) -> None:
     """Append ``row`` to the table under ``section`` (created with ``table_head`` when missing)."""
     path = ROOT / "docs" / "benchmarks.md"

@@ -104,7 +104,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _process import process
-from _record import append_row, machine
+from _record import append_row, cpu_times, machine, steal_pct
 
 from convhub.auth.scopes import ALL_SCOPES
 from convhub.auth.service import create_key, ensure_workspace
@@ -416,6 +416,22 @@ def chat_figures(run: ChatRun, timings: dict[str, list[float]], first_token: flo
     return figures
 
 
+def write_samples(path: Path, run: ChatRun, timings: dict[str, list[float]], first_token: float) -> None:
+    """One CSV row per message: when it was sent (ms from the first), its added latency and the split."""
+    start = min((s.sent for s in run.samples), default=0.0)
+    rows = ["tag,sent_ms,added_ms,before_backend_ms,after_first_token_ms,error"]
+    for s in sorted(run.samples, key=lambda s: s.sent):
+        added = before = after = ""
+        if s.first_delta is not None:
+            added = f"{(s.first_delta - s.sent - first_token) * 1000:.2f}"
+            if s.tag in timings:
+                received, first = timings[s.tag]
+                before, after = f"{(received - s.sent) * 1000:.2f}", f"{(s.first_delta - first) * 1000:.2f}"
+        rows.append(f"{s.tag},{(s.sent - start) * 1000:.1f},{added},{before},{after},{s.error or ''}")
+    path.write_text("\n".join(rows) + "\n")
+    log(f"samples: {path}")
+
+
 # ------------------------------------------------------------------ subscribers (a process of their own)
 
 
@@ -619,7 +635,8 @@ def describe(chat: dict[str, Any]) -> str:
             f"p50 {added['p50']}, p95 {added['p95']}, max {added['max']} (p95 before the backend {before['p95']}, "
             f"after the first token {after['p95']}); whole reply p50 {chat['whole_reply_ms']['p50']}, "
             f"p95 {chat['whole_reply_ms']['p95']} ms; "
-            f"server CPU {chat.get('server_cpu_ms_per_message')} ms/message")
+            f"server CPU {chat.get('server_cpu_ms_per_message')} ms/message; the host stole "
+            f"{chat.get('host_steal_pct')}% of this machine's CPU time meanwhile")
 
 
 def fake_timings(fake_url: str) -> dict[str, list[float]]:
@@ -674,13 +691,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             log(f"chat: {args.conversations} conversations x {args.messages} messages, first token after "
                 f"{args.first_token_ms:g} ms…")
             before = own_cpu_secs(), cpu_secs(server.pid), cpu_secs(fake.pid)
+            machine_before = cpu_times()
             chat_run = await chat_phase(port, key, agent_id, args.conversations, args.messages,
                                         think=args.think_ms / 1000, limit_secs=args.timeout, label="chat",
                                         jitter=args.think_jitter, seed=args.seed)
             after = own_cpu_secs(), cpu_secs(server.pid), cpu_secs(fake.pid)
-            chat = chat_figures(chat_run, fake_timings(fake_url), first_token)
+            steal = steal_pct(machine_before, cpu_times())
+            timings = fake_timings(fake_url)
+            chat = chat_figures(chat_run, timings, first_token)
+            if args.samples:
+                write_samples(args.samples, chat_run, timings, first_token)
             chat["cpu_secs"] = {"server": round(after[1] - before[1], 2), "fake": round(after[2] - before[2], 2),
                                 "clients": round(after[0] - before[0], 2)}
+            chat["host_steal_pct"] = steal
             if chat_run.samples:
                 chat["server_cpu_ms_per_message"] = round(
                     (after[1] - before[1]) * 1000 / len(chat_run.samples), 2)
@@ -720,7 +743,7 @@ def record(r: dict[str, Any]) -> None:
         f"(before backend p95 {before.get('p95', '-')}, after first token p95 {after.get('p95', '-')}) | "
         f"{chat.get('errors', '-')} of {chat.get('messages', '-')}; {chat.get('messages_per_sec', '-')} msg/s, "
         f"whole reply p95 {chat.get('whole_reply_ms', {}).get('p95', '-')} ms, "
-        f"server {chat.get('server_cpu_ms_per_message', '-')} ms CPU/msg | "
+        f"server {chat.get('server_cpu_ms_per_message', '-')} ms CPU/msg, host steal {chat.get('host_steal_pct', '-')}% | "
         f"{fan.get('subscribers', '-')} subs x {fan.get('expected_per_subscriber', '-')} events "
         f"(chat meanwhile: added p95 {watched.get('p95', '-')} ms) | "
         f"{delay.get('p50', '-')} / {delay.get('p95', '-')} / {delay.get('max', '-')} | "
@@ -761,6 +784,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/convhub-bench-chat"))
     parser.add_argument("--profile", type=Path, help="run the server under cProfile, writing its stats here")
     parser.add_argument("--no-record", action="store_true", help="do not append to docs/benchmarks.md")
+    parser.add_argument("--samples", type=Path,
+                        help="write each chat message's timings here (CSV, ms since the phase began), to see when "
+                        "the slow ones happened")
     args = parser.parse_args()
     if args.fanout_conversations is None:
         args.fanout_conversations = args.conversations

@@ -9,11 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from convhub.kit.repository import WorkspaceRepository
+from convhub.kit.repository import WorkspaceRepository, core_table
 from convhub.models import ApiKey, Workspace
+
+_keys = core_table(ApiKey)
+# Every request runs these two: built once (kit/repository.py says why).
+_KEY_BY_HASH = (
+    select(_keys.c.id, _keys.c.workspace_id, _keys.c.scopes, _keys.c.revoked_at, _keys.c.last_used_at)
+    .where(_keys.c.secret_hash == bindparam("p_hash"))
+)
+_TOUCH_KEY = update(_keys).where(_keys.c.id == bindparam("p_id")).values(last_used_at=bindparam("p_when"))
 
 
 class KeyCheck(NamedTuple):
@@ -40,15 +48,11 @@ class WorkspaceLookup:
         await self.session.flush()
 
     async def key_by_hash(self, secret_hash: str) -> KeyCheck | None:
-        result = await self.session.execute(
-            select(ApiKey.id, ApiKey.workspace_id, ApiKey.scopes, ApiKey.revoked_at, ApiKey.last_used_at)
-            .where(ApiKey.secret_hash == secret_hash)
-        )
-        row = result.one_or_none()
+        row = (await self.session.execute(_KEY_BY_HASH, {"p_hash": secret_hash})).one_or_none()
         return None if row is None else KeyCheck(*row)
 
     async def touch_key(self, key_id: str, when: datetime) -> None:
-        await self.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
+        await self.session.execute(_TOUCH_KEY, {"p_id": key_id, "p_when": when})
 
 
 class ApiKeyRepository(WorkspaceRepository[ApiKey]):

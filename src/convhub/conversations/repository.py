@@ -16,7 +16,6 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     String,
-    Table,
     and_,
     bindparam,
     case,
@@ -35,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 
-from convhub.kit.repository import WorkspaceRepository
+from convhub.kit.repository import WorkspaceRepository, core_table
 from convhub.models import Agent, Conversation, DataCollectionValue, EvaluationResult, ToolUsage, Turn
 
 SortField = Literal["started_at", "duration", "rating"]
@@ -78,14 +77,9 @@ class ConversationFilters:
     search: str | None = None
 
 
-def _table(model: type[Any]) -> Table:
-    """The Core table of a model: executemany on it is one driver call, unlike ORM bulk insert."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 _WORD = re.compile(r"\w+", re.UNICODE)
+# SQLite's full-text index of turns (built once: it runs with every chat message).
+_INDEX_TURN = text("INSERT INTO turns_fts(rowid, message) VALUES (:id, :message)")
 
 
 def _number(value: str) -> float | None:
@@ -332,7 +326,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         if rows:
             # Core executemany on the table (one driver call), not ORM bulk insert (one call per row).
             column_rows = [{("metadata" if k == "custom_metadata" else k): v for k, v in r.items()} for r in rows]
-            await self.session.execute(insert(_table(Conversation)), column_rows)
+            await self.session.execute(insert(core_table(Conversation)), column_rows)
 
     async def update_conversations(self, rows: list[dict[str, Any]]) -> None:
         """Rows carry their ``id``; each is updated in place (never across workspaces)."""
@@ -364,7 +358,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         for model, rows in ((Turn, turns), (EvaluationResult, evaluations), (DataCollectionValue, data),
                             (ToolUsage, tools)):
             if rows:
-                await self.session.execute(insert(_table(model)), rows)
+                await self.session.execute(insert(core_table(model)), rows)
         if turns and sqlite:
             # The FTS5 index is fed here, for the whole batch at once, rather than by a per-row trigger.
             conversation_ids = sorted({row["conversation_id"] for row in turns})
@@ -380,7 +374,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         """Add (turn id, text) to SQLite's full-text index (PostgreSQL's is a generated column: nothing to do)."""
         rows = [{"id": id_, "message": message} for id_, message in turns if message]
         if rows and self.session.bind.dialect.name == "sqlite":
-            await self.session.execute(text("INSERT INTO turns_fts(rowid, message) VALUES (:id, :message)"), rows)
+            await self.session.execute(_INDEX_TURN, rows)
 
     async def set_fields(self, conversation_id: str, **values: Any) -> None:
         await self.session.execute(
@@ -432,4 +426,4 @@ class AgentRepository(WorkspaceRepository[Agent]):
 
     async def insert(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            await self.session.execute(insert(_table(Agent)), rows)
+            await self.session.execute(insert(core_table(Agent)), rows)

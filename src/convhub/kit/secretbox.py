@@ -16,12 +16,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections import OrderedDict
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from convhub.errors import ConvhubError
 
 _PURPOSE = b"convhub provider secrets"
+# Tokens decrypted lately, kept: an agent's model key is read back for every chat message, and Fernet's
+# HMAC and AES cost more than the rest of opening the agent.
+_REMEMBERED = 256
 
 
 class SecretUnreadable(ConvhubError):
@@ -37,16 +41,24 @@ class SecretBox:
             raise ValueError("secret_key must not be empty")
         derived = hmac.new(secret_key.encode(), _PURPOSE, hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._opened: OrderedDict[str, str] = OrderedDict()
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        if (plaintext := self._opened.get(token)) is not None:
+            self._opened.move_to_end(token)
+            return plaintext
         try:
-            return self._fernet.decrypt(token.encode("ascii", errors="replace")).decode()
+            plaintext = self._fernet.decrypt(token.encode("ascii", errors="replace")).decode()
         except InvalidToken:
             raise SecretUnreadable(
                 "A stored provider secret cannot be decrypted with this server's secret key: it was encrypted "
                 "under another CONVHUB_SECRET_KEY (or the stored value is corrupt). Restore the original secret "
                 "key, or enter the credential again."
             ) from None
+        self._opened[token] = plaintext
+        if len(self._opened) > _REMEMBERED:
+            self._opened.popitem(last=False)
+        return plaintext

@@ -13,22 +13,65 @@ is sent to together with the agent that answers it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.agents.repository import NATIVE
 from convhub.conversations.repository import ConversationRepository
-from convhub.kit.repository import WorkspaceRepository
+from convhub.kit.repository import WorkspaceRepository, bound_to_workspace, core_table
 from convhub.models import Agent, Conversation, Turn
 
 OPEN_STATUSES = ("initiated", "in-progress")
 # ``extra.kind`` of a system turn holding what the application told the agent mid-conversation.
 CONTEXTUAL_UPDATE = "contextual_update"
+
+_conversations = core_table(Conversation)
+_turns = core_table(Turn)
+
+# The statements of every message, built once (kit/repository.py says why); their parameters are named
+# ``p_…`` because an UPDATE reserves the names of its table's columns for itself.
+
+_CONVERSATION_WITH_AGENT = (
+    select(Conversation, Agent)
+    .outerjoin(Agent, and_(Agent.id == Conversation.agent_id, Agent.workspace_id == Conversation.workspace_id))
+    .where(or_(Conversation.id == bindparam("p_ref"), Conversation.provider_conversation_id == bindparam("p_ref")),
+           bound_to_workspace(Conversation.workspace_id))
+    .limit(1)
+)
+
+_HISTORY = (
+    select(_turns.c.role, _turns.c.message, _turns.c.extra)
+    .where(_turns.c.conversation_id == bindparam("p_conversation_id"), bound_to_workspace(_turns.c.workspace_id))
+    .order_by(_turns.c.idx)
+)
+
+
+def _append_statement() -> Any:
+    c = _conversations.c
+    is_open = c.status.in_(OPEN_STATUSES)
+    at = bindparam("p_at", type_=c.last_activity_at.type)
+    return (
+        update(_conversations)
+        .where(c.id == bindparam("p_conversation_id"), bound_to_workspace(c.workspace_id))
+        .values(
+            message_count=c.message_count + bindparam("p_added", type_=Integer),
+            updated_at=at,
+            # Only while the conversation is open, decided under the row's lock: a reply stored after the
+            # chat ended does not restart its clock.
+            last_activity_at=case((is_open, at), else_=c.last_activity_at),
+            duration_secs=case((is_open, bindparam("p_duration_secs", type_=Integer)), else_=c.duration_secs),
+        )
+        .returning(c.message_count)
+    )
+
+
+_APPEND = _append_statement()
+_INSERT_TURNS = insert(_turns).returning(_turns.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -69,14 +112,7 @@ class ChatRepository(WorkspaceRepository[Turn]):
     async def get_with_agent(self, ref: str) -> tuple[Conversation, Agent | None] | None:
         """The conversation ``ref`` names (convhub id or provider id, as ``get_by_ref``) and its agent (None
         when that is gone) in one statement."""
-        stmt = self.scoped(
-            select(Conversation, Agent)
-            .outerjoin(Agent, and_(Agent.id == Conversation.agent_id, Agent.workspace_id == Conversation.workspace_id))
-            .where(or_(Conversation.id == ref, Conversation.provider_conversation_id == ref))
-            .limit(1),
-            Conversation,
-        )
-        row = (await self.session.execute(stmt)).one_or_none()
+        row = (await self.run(_CONVERSATION_WITH_AGENT, {"p_ref": ref})).one_or_none()
         return None if row is None else (row[0], row[1])
 
     async def turn(self, conversation_id: str, turn_id: int) -> Turn | None:
@@ -86,12 +122,8 @@ class ChatRepository(WorkspaceRepository[Turn]):
     async def history(self, conversation_id: str) -> ChatHistory:
         """What an agent's context is built from: every turn as (role, text), oldest first, and the
         application's contextual updates among them."""
-        stmt = self.scoped(
-            select(Turn.role, Turn.message, Turn.extra).where(Turn.conversation_id == conversation_id)
-            .order_by(Turn.idx)
-        )
         history = ChatHistory([], [])
-        for role, message, extra in await self.session.execute(stmt):
+        for role, message, extra in await self.run(_HISTORY, {"p_conversation_id": conversation_id}):
             if role == "system" and isinstance(extra, dict) and extra.get("kind") == CONTEXTUAL_UPDATE:
                 history.notes.append(message or "")
             else:
@@ -119,38 +151,24 @@ class ChatRepository(WorkspaceRepository[Turn]):
     # ----------------------------------------------------------------- writes
 
     async def append(
-        self, conversation_id: str, rows: Sequence[dict[str, Any]], *, while_open: Mapping[str, Any] | None = None,
-        **values: Any,
+        self, conversation_id: str, rows: Sequence[dict[str, Any]], *, at: datetime, duration_secs: int
     ) -> list[Turn]:
-        """Store ``rows`` as the next turns of the transcript, setting ``values`` on the conversation, and
-        ``while_open`` too if its status is still open; the turns. Raises ``NoResultFound`` when there is no
-        such conversation (nothing is stored then).
+        """Store ``rows`` as the next turns of the transcript; the turns. The conversation was updated at
+        ``at``, and, if it is still open, active then too, ``duration_secs`` after its start. Raises
+        ``NoResultFound`` when there is no such conversation (nothing is stored then).
 
         The conversation's row is updated first (``message_count`` grows by the turns added), which takes
         its lock (SQLite's write lock, PostgreSQL's row lock) and says where the new turns go: two appends
         at once never take one index. Native chats only: there ``message_count`` is the transcript's length.
-        ``while_open`` is decided by that same update, under that lock, so a caller need not read the
-        conversation first to know whether it has ended.
+        Whether it is still open is decided by that same update, under that lock, so a caller need not read
+        the conversation first to know whether it has ended.
         """
         n = len(rows)
-        is_open = Conversation.status.in_(OPEN_STATUSES)
-        for key, value in (while_open or {}).items():
-            column = getattr(Conversation, key)
-            # Typed as the column, so the value is bound as the column binds it (UTC datetimes, for one).
-            values[key] = case((is_open, literal(value, column.type)), else_=column)
-        count = (await self.session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.workspace_id == self.workspace_id)
-            .values(**values, message_count=Conversation.message_count + n)
-            .returning(Conversation.message_count)
-            .execution_options(synchronize_session=False)
-        )).scalar_one()
+        count = (await self.run(_APPEND, {
+            "p_conversation_id": conversation_id, "p_added": n, "p_at": at, "p_duration_secs": duration_secs,
+        })).scalar_one()
         placed = [{**row, "idx": count - n + k} for k, row in enumerate(rows)]
-        table = Turn.__table__
-        assert isinstance(table, Table)
-        ids = (await self.session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), placed
-        )).scalars().all()
+        ids = (await self.session.execute(_INSERT_TURNS, placed)).scalars().all()
         await self.conversations.index_turns([(id_, row["message"]) for id_, row in zip(ids, placed, strict=True)])
         return [Turn(id=id_, **row) for id_, row in zip(ids, placed, strict=True)]
 

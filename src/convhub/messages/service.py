@@ -277,26 +277,18 @@ def _turn_rows(
     ]
 
 
-def _clock(started_at: datetime, latest: datetime) -> dict[str, Any]:
-    """What activity at ``latest`` moves on an open conversation: its inactivity clock and its duration.
-
-    The caller applies these only while the conversation is open (``append_turns`` checks the loaded status,
-    ``store_reply`` lets the append's update decide): a reply stored after the conversation ended (it was
-    streaming meanwhile) does not reopen its clock.
-    """
-    return {"last_activity_at": latest, "duration_secs": int(_secs(started_at, latest))}
-
-
 async def append_turns(session: AsyncSession, conv: Conversation, turns: Sequence[NewTurn]) -> list[Turn]:
-    """Store ``turns`` at the end of the transcript and move the conversation's counters along."""
+    """Store ``turns`` at the end of the transcript and move the conversation's counters along: its
+    inactivity clock and its duration too, while it is open (the append's update decides that)."""
     latest = max(t.at for t in turns)
-    values: dict[str, Any] = {"updated_at": latest}
-    if conv.status in OPEN_STATUSES:
-        values.update(_clock(conv.started_at, latest))
+    duration = int(_secs(conv.started_at, latest))
     rows = _turn_rows(conv.workspace_id, conv.id, conv.started_at, turns)
-    stored = await ChatRepository(session, conv.workspace_id).append(conv.id, rows, **values)
+    stored = await ChatRepository(session, conv.workspace_id).append(conv.id, rows, at=latest,
+                                                                     duration_secs=duration)
     # Written already: set as committed, or the session would flush the same columns again at commit.
-    set_committed_value(conv, "message_count", stored[-1].idx + 1)
+    values: dict[str, Any] = {"message_count": stored[-1].idx + 1, "updated_at": latest}
+    if conv.status in OPEN_STATUSES:
+        values.update(last_activity_at=latest, duration_secs=duration)
     for key, value in values.items():
         set_committed_value(conv, key, value)
     return stored
@@ -332,7 +324,7 @@ async def store_reply(
     rows = _turn_rows(workspace_id, conversation_id, started_at, [reply])
     try:
         (turn,) = await ChatRepository(session, workspace_id).append(
-            conversation_id, rows, updated_at=at, while_open=_clock(started_at, at)
+            conversation_id, rows, at=at, duration_secs=int(_secs(started_at, at))
         )
     except NoResultFound:  # deleted while the agent was replying
         raise NotFound(f"Conversation {conversation_id!r} no longer exists.") from None
