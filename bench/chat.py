@@ -56,6 +56,12 @@ Measurements:
   Clocks are ``time.time()`` of one machine, so they compare across processes.
 * **CPU seconds** of the server, the fake, the clients and the subscribers per
   phase, and the server's CPU milliseconds per message.
+* **host steal** (``host_steal_pct``): the share of this machine's CPU time its
+  host gave to others during the chat phase (``/proc/stat``). On a shared virtual
+  machine it comes and goes; with it at 20-50%, every process here waits on the
+  host and the latencies say more about the host than about convhub. A run to
+  compare is one with steal near 0. ``--samples FILE`` writes each message's
+  timings, to see whether the slow ones came together (a stall) or spread out.
 
 Before phase 1, up to ``--warmup`` conversations send two messages each, untimed.
 
@@ -743,7 +749,8 @@ def record(r: dict[str, Any]) -> None:
         f"(before backend p95 {before.get('p95', '-')}, after first token p95 {after.get('p95', '-')}) | "
         f"{chat.get('errors', '-')} of {chat.get('messages', '-')}; {chat.get('messages_per_sec', '-')} msg/s, "
         f"whole reply p95 {chat.get('whole_reply_ms', {}).get('p95', '-')} ms, "
-        f"server {chat.get('server_cpu_ms_per_message', '-')} ms CPU/msg, host steal {chat.get('host_steal_pct', '-')}% | "
+        f"server {chat.get('server_cpu_ms_per_message', '-')} ms CPU/msg, "
+        f"host steal {chat.get('host_steal_pct', '-')}% | "
         f"{fan.get('subscribers', '-')} subs x {fan.get('expected_per_subscriber', '-')} events "
         f"(chat meanwhile: added p95 {watched.get('p95', '-')} ms) | "
         f"{delay.get('p50', '-')} / {delay.get('p95', '-')} / {delay.get('max', '-')} | "
