@@ -128,6 +128,8 @@ USER_TEXT = "Hello! I ordered a router last week and it has not arrived yet; whe
 
 ADDED_P95_TARGET_MS = 10.0
 DELIVERY_P95_TARGET_MS = 50.0
+# From this much host steal on, a run's latencies say more about the host than about convhub (said so).
+NOISY_HOST_STEAL_PCT = 5.0
 
 err = Console(stderr=True, soft_wrap=True)
 
@@ -717,6 +719,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                   and chat["added_ms"]["p95"] <= ADDED_P95_TARGET_MS)
             result["chat"] = chat
             log(f"  {describe(chat)}")
+            if steal is not None and steal >= NOISY_HOST_STEAL_PCT:
+                log(f"  note: the host took {steal}% of this machine's CPU during the phase; these latencies "
+                    "measure the host more than convhub (run again when it is quieter)")
 
         if args.subscribers and args.fanout_conversations and args.fanout_messages:
             log(f"fan-out: {args.subscribers} subscribers, traffic {args.fanout_conversations} conversations x "
