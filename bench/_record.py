@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,20 @@ def machine() -> str:
     except (OSError, StopIteration, ValueError):
         memory = ""
     return f"{cpu}, {os.cpu_count()} cores{memory}, Python {platform.python_version()}"
+
+
+def python_loop_ms() -> float:
+    """Milliseconds this machine takes, now, for a fixed pure-Python loop (best of 5): its speed at the moment
+    of a run. A shared virtual machine's speed drifts by the hour, so two runs compare only as far as this
+    figure agrees."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def cpu_times() -> tuple[int, int]:

@@ -60,7 +60,9 @@ Measurements:
   host gave to others during the chat phase (``/proc/stat``). On a shared virtual
   machine it comes and goes; with it at 20-50%, every process here waits on the
   host and the latencies say more about the host than about convhub. A run to
-  compare is one with steal near 0. ``--samples FILE`` writes each message's
+  compare is one with steal near 0. ``python_loop_ms`` is the machine's speed
+  just before the phase (a fixed pure-Python loop): it drifts by the hour on a
+  shared host, and runs compare only as far as it agrees. ``--samples FILE`` writes each message's
   timings, to see whether the slow ones came together (a stall) or spread out.
 
 Before phase 1, up to ``--warmup`` conversations send two messages each, untimed.
@@ -110,7 +112,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _process import process
-from _record import append_row, cpu_times, machine, steal_pct
+from _record import append_row, cpu_times, machine, python_loop_ms, steal_pct
 
 from convhub.auth.scopes import ALL_SCOPES
 from convhub.auth.service import create_key, ensure_workspace
@@ -698,6 +700,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.conversations and args.messages:
             log(f"chat: {args.conversations} conversations x {args.messages} messages, first token after "
                 f"{args.first_token_ms:g} ms…")
+            loop_ms = python_loop_ms()
             before = own_cpu_secs(), cpu_secs(server.pid), cpu_secs(fake.pid)
             machine_before = cpu_times()
             chat_run = await chat_phase(port, key, agent_id, args.conversations, args.messages,
@@ -712,6 +715,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             chat["cpu_secs"] = {"server": round(after[1] - before[1], 2), "fake": round(after[2] - before[2], 2),
                                 "clients": round(after[0] - before[0], 2)}
             chat["host_steal_pct"] = steal
+            chat["python_loop_ms"] = loop_ms
             if chat_run.samples:
                 chat["server_cpu_ms_per_message"] = round(
                     (after[1] - before[1]) * 1000 / len(chat_run.samples), 2)
@@ -755,7 +759,7 @@ def record(r: dict[str, Any]) -> None:
         f"{chat.get('errors', '-')} of {chat.get('messages', '-')}; {chat.get('messages_per_sec', '-')} msg/s, "
         f"whole reply p95 {chat.get('whole_reply_ms', {}).get('p95', '-')} ms, "
         f"server {chat.get('server_cpu_ms_per_message', '-')} ms CPU/msg, "
-        f"host steal {chat.get('host_steal_pct', '-')}% | "
+        f"host steal {chat.get('host_steal_pct', '-')}%, loop {chat.get('python_loop_ms', '-')} ms | "
         f"{fan.get('subscribers', '-')} subs x {fan.get('expected_per_subscriber', '-')} events "
         f"(chat meanwhile: added p95 {watched.get('p95', '-')} ms) | "
         f"{delay.get('p50', '-')} / {delay.get('p95', '-')} / {delay.get('max', '-')} | "

@@ -93,7 +93,7 @@ class ReplyContext:
 
 def to_message(turn: Turn) -> MessageRead:
     return MessageRead(
-        **conversations.to_turn(turn).model_dump(),
+        **conversations.turn_fields(turn),
         conversation_id=turn.conversation_id,
         content=turn.message,
         feedback_comment=turn.feedback_comment,
