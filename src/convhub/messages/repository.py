@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Integer, Update, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.agents.repository import NATIVE
@@ -51,7 +51,7 @@ _HISTORY = (
 )
 
 
-def _append_statement() -> Any:
+def _append_statement() -> Update:
     c = _conversations.c
     is_open = c.status.in_(OPEN_STATUSES)
     at = bindparam("p_at", type_=c.last_activity_at.type)
