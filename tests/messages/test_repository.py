@@ -13,9 +13,7 @@ from convhub.db import Database
 from convhub.kit.time import utcnow
 from convhub.messages.repository import ChatRepository
 from convhub.models import Conversation
-from tests.messages.helpers import send
-
-CONVERSATIONS = "/v1/conversations"
+from tests.messages.helpers import CONVERSATIONS, send
 
 
 async def test_another_workspace_reads_nothing_of_a_chat(

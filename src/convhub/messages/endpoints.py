@@ -197,7 +197,7 @@ async def _reply_frames(producer: replies.ReplyProducer, conversation_id: str, m
             yield _frame("delta", {"delta": item.text, "content": item.text})
         elif isinstance(item, replies.Stored):
             reply_id = item.message.id
-            yield _frame("message", item.message.model_dump(mode="json"))
+            yield _frame("message", item.data)
         else:
             yield _frame("error", {"message": item.message})
             return

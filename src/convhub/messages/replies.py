@@ -55,6 +55,7 @@ class Delta:
 @dataclass(frozen=True)
 class Stored:
     message: MessageRead
+    data: dict[str, Any]  # ``message`` as JSON: announced with it, and sent as it is by the SSE stream
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class ReplyProducer:
             if failure is None or parts:
                 stored = await self._store("".join(parts), interrupted=failure is not None)
                 if stored is not None:
-                    self._queue.put_nowait(Stored(stored))
+                    self._queue.put_nowait(stored)
                 elif failure is None:
                     failure = NOT_STORED
             if failure is not None:
@@ -178,7 +179,7 @@ class ReplyProducer:
                     log.warning("closing the agent's stream failed", exc_info=True)
         return None
 
-    async def _store(self, text: str, *, interrupted: bool) -> MessageRead | None:
+    async def _store(self, text: str, *, interrupted: bool) -> Stored | None:
         self._storing = True
         await self._message_stored.wait()  # cancelled by abandon() when that never comes
         if self._abandoned:
@@ -191,9 +192,9 @@ class ReplyProducer:
         except Exception:
             log.exception("could not store the agent's reply in conversation %s", self.conversation_id)
             return None
-        await announce(self.state, self.workspace_id, "turn.added", message.model_dump(mode="json"),
-                       conversation_id=self.conversation_id)
-        return message
+        data = message.model_dump(mode="json")
+        await announce(self.state, self.workspace_id, "turn.added", data, conversation_id=self.conversation_id)
+        return Stored(message, data)
 
 
 async def store_turns(

@@ -215,20 +215,15 @@ def _check_open(conv: Conversation, what: str) -> None:
                        "Start a new conversation.")
 
 
-async def get_chat_with_agent(session: AsyncSession, workspace_id: str, ref: str) -> tuple[Conversation, Agent | None]:
-    """The conversation and its agent, read in one statement; the agent is None when it is gone."""
-    found = await ChatRepository(session, workspace_id).get_with_agent(ref)
-    if found is None:
-        raise NotFound(f"Conversation {ref!r} not found.")  # as get_chat says it
-    return found
-
-
 async def accept_message_with_agent(
     session: AsyncSession, workspace_id: str, ref: str, role: SenderRole
 ) -> tuple[Conversation, Agent | None]:
     """The conversation a message is sent to, once it is clear it may take it, and its agent, read along for
     :func:`reply_context`: one statement where there were two, on the path of every message."""
-    conv, agent = await get_chat_with_agent(session, workspace_id, ref)
+    found = await ChatRepository(session, workspace_id).get_with_agent(ref)
+    if found is None:
+        raise NotFound(f"Conversation {ref!r} not found.")  # as get_chat says it
+    conv, agent = found
     _check_open(conv, "takes no more messages")
     if role == Role.human_operator.value and conv.taken_over_by is None:
         raise Conflict(f"Conversation {conv.id!r} is not taken over, so the agent is answering; take it over "
