@@ -1,4 +1,5 @@
-"""The SQLite dialect convhub uses (kit/sqlite.py): aiosqlite's connections, one thread hop per statement."""
+"""The SQLite dialect convhub uses (kit/sqlite.py): aiosqlite's connections, one thread hop per statement, and
+none for a quick read."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from convhub.db import Database
 from convhub.kit import sqlite as sqlite_driver
+from convhub.kit.repository import quick_read
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ async def test_a_failed_transaction_leaves_nothing_and_the_error_is_sqlalchemys(
         assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 0
 
 
-async def test_statements_run_off_the_event_loop_thread(db: Database) -> None:
+async def test_statements_run_off_the_event_loop_thread_but_quick_reads_do_not(db: Database) -> None:
     seen: list[int] = []
 
     async with db.session() as session:
@@ -66,7 +68,27 @@ async def test_statements_run_off_the_event_loop_thread(db: Database) -> None:
         await raw.driver_connection.create_function(  # type: ignore[union-attr]
             "whereami", 0, lambda: seen.append(threading.get_ident()) or 1)
         assert (await session.execute(text("SELECT whereami()"))).scalar() == 1
-    assert seen and seen[0] != threading.get_ident()
+        assert (await session.execute(quick_read(text("SELECT whereami()")))).scalar() == 1
+        assert (await session.execute(text("SELECT whereami()"))).scalar() == 1
+    assert len(seen) == 3
+    assert seen[0] != threading.get_ident() and seen[2] != threading.get_ident()
+    assert seen[1] == threading.get_ident()
+
+
+async def test_a_quick_read_sees_its_transaction_and_fails_as_any_statement(db: Database) -> None:
+    count = quick_read(text("SELECT count(*) FROM t"))
+    with pytest.raises(OperationalError, match="no such table"):
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO t (name) VALUES ('a')"))
+            assert (await session.execute(count)).scalar() == 1  # the same connection: its own uncommitted row
+            async with db.session() as other:
+                assert (await other.execute(count)).scalar() == 0  # another transaction does not see it yet
+            await session.execute(quick_read(text("SELECT * FROM nowhere")))
+    async with db.session() as session:  # the failed read rolled its transaction back, as any failure does
+        assert (await session.execute(count)).scalar() == 0
+        await session.execute(text("INSERT INTO t (name) VALUES ('b')"))
+    async with db.session() as session:
+        assert (await session.execute(count)).scalar() == 1
 
 
 async def test_concurrent_sessions_each_see_their_own_work(db: Database) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     table,
     text,
     tuple_,
+    union_all,
     update,
 )
 
@@ -82,6 +83,23 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _INDEX_TURN = text("INSERT INTO turns_fts(rowid, message) VALUES (:id, :message)")
 
 
+def matching_ref(ref: Any, workspace_id: Any, provider: str | None = None) -> ColumnElement[bool]:
+    """The conversation of this workspace that ``ref`` names: its convhub id, or the provider's original id
+    (only ``provider``'s, when given). ``ref`` and ``workspace_id`` are values or bound parameters.
+
+    Written as the ids that two index searches find rather than ``(id = ref OR provider's id = ref) AND
+    workspace``: given that, SQLite (with no statistics gathered) walks the whole workspace through an index
+    on ``workspace_id`` instead, 40 ms a lookup in a workspace of 100,000 conversations. Both branches are
+    scoped to the workspace; the ids they find are that workspace's only.
+    """
+    c = Conversation.__table__.c
+    by_provider = and_(c.workspace_id == workspace_id, c.provider_conversation_id == ref)
+    if provider is not None:
+        by_provider = and_(by_provider, c.provider == provider)
+    ids = union_all(select(c.id).where(c.id == ref, c.workspace_id == workspace_id), select(c.id).where(by_provider))
+    return Conversation.id.in_(ids)
+
+
 def _number(value: str) -> float | None:
     lowered = value.lower()
     if lowered in ("true", "false"):
@@ -99,10 +117,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
 
     async def get_by_ref(self, ref: str, *, provider: str | None = None) -> Conversation | None:
         """By convhub id, or by the provider's original id (optionally only that provider's)."""
-        condition = Conversation.provider_conversation_id == ref
-        if provider is not None:
-            condition = and_(condition, Conversation.provider == provider)
-        stmt = self.scoped(select(Conversation).where(or_(Conversation.id == ref, condition)).limit(1))
+        stmt = select(Conversation).where(matching_ref(ref, self.workspace_id, provider)).limit(1)
         result = await self.session.execute(stmt)
         return result.scalar_one_or_none()
 

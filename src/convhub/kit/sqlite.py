@@ -15,6 +15,17 @@ when SQLite says no transaction is open (what the sqlite3 module would do on
 the other side anyway). Statements still run off the event loop, so a long
 query never stalls other requests.
 
+Except the few reads every chat message makes before its model is asked (the
+key, the conversation and its agent, its history), marked with
+:func:`convhub.kit.repository.quick_read`: SQLite answers those in
+microseconds, less than the hop costs (two thread switches, more on a busy
+virtual machine), so they run right here, on the event loop's thread. Only
+reads: in WAL mode a read never waits for a lock, while a write can wait for
+another process's transaction (up to the busy timeout), which must not stall
+the loop. The connection is the same one either way, used by one statement at
+a time as SQLAlchemy awaits each; it is opened with ``check_same_thread`` off
+so both threads may use it.
+
 It uses two internals of aiosqlite that SQLAlchemy's own adapter relies on too
 (``Connection._conn`` and ``Connection._execute``); :func:`supported` checks
 for them and :class:`convhub.db.Database` falls back to SQLAlchemy's adapter
@@ -31,6 +42,9 @@ from typing import Any
 import aiosqlite
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite import aiosqlite as sa_aiosqlite
+from sqlalchemy.engine.interfaces import ExecutionContext
+
+from convhub.kit.repository import QUICK_READ
 
 DRIVER = "convhub"
 
@@ -69,11 +83,21 @@ class _Cursor(sa_aiosqlite.AsyncAdapt_aiosqlite_cursor):
     def _call(self, fn: Any, operation: str, parameters: Any) -> None:
         connection = self._connection
         try:
-            description, rows, lastrowid, rowcount = self.await_(
-                connection._execute(fn, connection._conn, operation, parameters)
-            )
+            outcome = self.await_(connection._execute(fn, connection._conn, operation, parameters))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
+        self._settle(outcome)
+
+    def execute_here(self, operation: str, parameters: Any) -> None:
+        """The statement on this thread (a quick read: see the module's docstring)."""
+        try:
+            outcome = _run(self._connection._conn, operation, parameters)
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+        self._settle(outcome)
+
+    def _settle(self, outcome: _Outcome) -> None:
+        description, rows, lastrowid, rowcount = outcome
         self.description = description
         self.lastrowid, self.rowcount = lastrowid, rowcount
         self._rows = deque(rows) if rows else deque()
@@ -121,6 +145,17 @@ class SQLiteDialect(sa_aiosqlite.SQLiteDialect_aiosqlite):
     @classmethod
     def import_dbapi(cls) -> _DBAPI:
         return _DBAPI(aiosqlite, sqlite3)
+
+    def create_connect_args(self, url: Any) -> Any:
+        args, kwargs = super().create_connect_args(url)
+        kwargs["check_same_thread"] = False  # quick reads use the connection from the event loop's thread
+        return args, kwargs
+
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: ExecutionContext | None = None) -> None:
+        if context is not None and context.execution_options.get(QUICK_READ) and isinstance(cursor, _Cursor):
+            cursor.execute_here(statement, parameters)
+        else:
+            cursor.execute(statement, parameters)
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "SQLiteDialect")

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Update, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Integer, Update, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.agents.repository import NATIVE
-from convhub.conversations.repository import ConversationRepository
-from convhub.kit.repository import WorkspaceRepository, bound_to_workspace, core_table
+from convhub.conversations.repository import ConversationRepository, matching_ref
+from convhub.kit.repository import WORKSPACE_PARAM, WorkspaceRepository, bound_to_workspace, core_table, quick_read
 from convhub.models import Agent, Conversation, Turn
 
 OPEN_STATUSES = ("initiated", "in-progress")
@@ -36,15 +36,16 @@ _turns = core_table(Turn)
 # The statements of every message, built once (kit/repository.py says why); their parameters are named
 # ``p_…`` because an UPDATE reserves the names of its table's columns for itself.
 
-_CONVERSATION_WITH_AGENT = (
+_CONVERSATION_WITH_AGENT = quick_read(
     select(Conversation, Agent)
     .outerjoin(Agent, and_(Agent.id == Conversation.agent_id, Agent.workspace_id == Conversation.workspace_id))
-    .where(or_(Conversation.id == bindparam("p_ref"), Conversation.provider_conversation_id == bindparam("p_ref")),
-           bound_to_workspace(Conversation.workspace_id))
+    .where(matching_ref(bindparam("p_ref"), bindparam(WORKSPACE_PARAM)))
     .limit(1)
 )
 
-_HISTORY = (
+# An index range scan: quick for the tens of turns of a chat, and no slower on the loop than reading the
+# rows into Python objects, which happens there however long the history.
+_HISTORY = quick_read(
     select(_turns.c.role, _turns.c.message, _turns.c.extra)
     .where(_turns.c.conversation_id == bindparam("p_conversation_id"), bound_to_workspace(_turns.c.workspace_id))
     .order_by(_turns.c.idx)

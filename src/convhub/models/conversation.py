@@ -24,6 +24,7 @@ class Conversation(Timestamped, Base):
         Index("ix_conversations_ws_user", "workspace_id", "user_id"),
         Index("ix_conversations_ws_customer", "workspace_id", "customer_number"),
         Index("ix_conversations_ws_status", "workspace_id", "status"),
+        Index("ix_conversations_ws_provider_id", "workspace_id", "provider_conversation_id"),  # lookups by ref
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
