@@ -43,8 +43,8 @@ _CONVERSATION_WITH_AGENT = quick_read(
     .limit(1)
 )
 
-# An index range scan: quick for the tens of turns of a chat, and no slower on the loop than reading the
-# rows into Python objects, which happens there however long the history.
+# An index range scan: quick for the tens of turns of a chat. A very long history also costs the loop its
+# scan now; making its rows into Python objects held the GIL, and so the loop, with the hop as well.
 _HISTORY = quick_read(
     select(_turns.c.role, _turns.c.message, _turns.c.extra)
     .where(_turns.c.conversation_id == bindparam("p_conversation_id"), bound_to_workspace(_turns.c.workspace_id))
