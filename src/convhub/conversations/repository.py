@@ -92,7 +92,7 @@ def matching_ref(ref: Any, workspace_id: Any, provider: str | None = None) -> Co
     on ``workspace_id`` instead, 40 ms a lookup in a workspace of 100,000 conversations. Both branches are
     scoped to the workspace; the ids they find are that workspace's only.
     """
-    c = Conversation.__table__.c
+    c = core_table(Conversation).c
     by_provider = and_(c.workspace_id == workspace_id, c.provider_conversation_id == ref)
     if provider is not None:
         by_provider = and_(by_provider, c.provider == provider)
