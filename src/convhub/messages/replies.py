@@ -40,6 +40,10 @@ from convhub.models import Conversation
 
 log = logging.getLogger("convhub.messages")
 
+# Turns of the event loop a new reply's producer gets to send the model its request before the message it
+# answers is stored (begin_reply).
+SEND_TURNS = 2
+
 UNEXPECTED = "The agent failed unexpectedly while replying; send the message again."
 NOT_STORED = "The reply could not be stored; send the message again."
 
@@ -233,8 +237,12 @@ async def begin_reply(
                                  message_stored=False)
         producer.start()
         # Let the producer send the model its request before the message's statements take the loop: the
-        # model then works on its first token while the message is stored, instead of after.
-        await asyncio.sleep(0)
+        # model then works on its first token while the message is stored, instead of after. Two turns of the
+        # loop: in the first the producer builds the request and aiohttp writes its head; aiohttp writes the
+        # body from a task of its own, which runs in the second. With one turn, the body (so the request, as
+        # the model sees it) waited behind the message's statements: 0.6 ms more to the first token.
+        for _ in range(SEND_TURNS):
+            await asyncio.sleep(0)
     try:
         (message,) = await store_turns(session, database, conv, [sent])
     except BaseException:
