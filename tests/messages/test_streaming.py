@@ -267,3 +267,18 @@ async def test_a_reply_to_a_chat_deleted_meanwhile_is_not_stored(
     other = await start_chat(authed, agent_id)
     result = await send(authed, other["id"], "Hello?")
     assert (result["message"]["index"], result["reply"]["index"]) == (0, 1)
+
+
+async def test_a_reply_handed_over_in_one_piece_reaches_the_listener_first_word_first_then_the_rest_at_once(
+    monkeypatch: pytest.MonkeyPatch, app: Any, chat: dict[str, Any]
+) -> None:
+    backend = HeldBackend()  # its words come without a pause, as a model's buffered reply does
+    use_backend(monkeypatch, backend)
+    producer = await _begin_reply(app, chat["id"])
+    backend.go.set()
+
+    batches = [batch async for batch in producer.batches()]
+
+    deltas = [[item.text for item in batch if isinstance(item, replies.Delta)] for batch in batches]
+    assert deltas[:2] == [list(backend.words[:1]), list(backend.words[1:])]
+    assert isinstance(batches[-1][-1], replies.Stored) and batches[-1][-1].message.content == backend.text

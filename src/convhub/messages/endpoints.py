@@ -191,18 +191,30 @@ class ReplyStream(StreamingResponse):
 
 
 async def _reply_frames(producer: replies.ReplyProducer, conversation_id: str, message_id: int) -> AsyncIterator[bytes]:
+    """The reply's events, each batch the producer hands over written at once (one chunk of the response).
+
+    The stored reply is the producer's last item, so its ``message`` event is held for the ``done`` that follows
+    it at once: one write for both.
+    """
     reply_id: int | None = None
-    async for item in producer.items():
-        if isinstance(item, replies.Delta):
-            yield _frame("delta", {"delta": item.text, "content": item.text})
-        elif isinstance(item, replies.Stored):
-            reply_id = item.message.id
-            yield _frame("message", item.data)
-        else:
-            yield _frame("error", {"message": item.message})
-            return
+    frames: list[bytes] = []
+    async for batch in producer.batches():
+        for item in batch:
+            if isinstance(item, replies.Delta):
+                frames.append(_frame("delta", {"delta": item.text, "content": item.text}))
+            elif isinstance(item, replies.Stored):
+                reply_id = item.message.id
+                frames.append(_frame("message", item.data))
+            else:
+                frames.append(_frame("error", {"message": item.message}))
+                yield b"".join(frames)
+                return
+        if reply_id is None:
+            yield b"".join(frames)
+            frames.clear()
     done = StreamDone(conversation_id=conversation_id, message_id=message_id, reply_id=reply_id, taken_over=False)
-    yield _frame("done", done.model_dump())
+    frames.append(_frame("done", done.model_dump()))
+    yield b"".join(frames)
 
 
 async def _single(frame: bytes) -> AsyncIterator[bytes]:

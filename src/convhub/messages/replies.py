@@ -134,9 +134,23 @@ class ReplyProducer:
             await asyncio.wait({self._task})
 
     async def items(self) -> AsyncIterator[Item]:
+        async for batch in self.batches():
+            for item in batch:
+                yield item
+
+    async def batches(self) -> AsyncIterator[list[Item]]:
+        """The items in the order they come, as many at a time as are ready: a reply the backend handed over
+        in one piece goes to the listener in one piece too (one write to its socket, not one per delta)."""
         self.start()
-        while (item := await self._queue.get()) is not None:
-            yield item
+        queue = self._queue
+        while (item := await queue.get()) is not None:
+            batch = [item]
+            while not queue.empty():
+                if (item := queue.get_nowait()) is None:
+                    yield batch
+                    return
+                batch.append(item)
+            yield batch
 
     async def _run(self) -> None:
         parts: list[str] = []
@@ -166,9 +180,11 @@ class ReplyProducer:
                 if delta:
                     parts.append(delta)
                     self._queue.put_nowait(Delta(delta))
-                    # A backend may hand over a whole buffered reply without pausing: let the listener send
-                    # this delta now, not after the rest of the reply is parsed and its storing begun.
-                    await asyncio.sleep(0)
+                    if len(parts) == 1:
+                        # A backend may hand over a whole buffered reply without pausing: let the listener send
+                        # the first words now, not after the rest of the reply is parsed. The rest of such a
+                        # burst then goes to the listener as one batch, when the backend next waits.
+                        await asyncio.sleep(0)
         except BackendError as exc:
             return exc.message
         except Exception:
