@@ -134,6 +134,7 @@ class ReplyProducer:
             await asyncio.wait({self._task})
 
     async def items(self) -> AsyncIterator[Item]:
+        """The items one at a time (the realtime socket sends each as a message of its own)."""
         async for batch in self.batches():
             for item in batch:
                 yield item
