@@ -11,8 +11,9 @@ SQLite takes to run it. Such a statement is scoped by :func:`bound_to_workspace`
 :meth:`WorkspaceRepository.run` binds that parameter to the repository's
 workspace on every execution, so these are scoped in the same one place.
 
-Of those, the reads that answer who is asking and what the message goes to
-(an indexed lookup of a few rows) are marked :func:`quick_read`: on SQLite
+Of those, the reads that answer who is asking, what the message goes to and
+what the agent sees of it (indexed lookups of a few rows, and the index range
+of one chat's turns) are marked :func:`quick_read`: on SQLite
 they run on the event loop's own thread, since crossing to the connection's
 thread and back costs more than SQLite takes to answer (kit/sqlite.py).
 """
