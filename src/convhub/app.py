@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,6 +25,7 @@ from convhub.kit.pagination import CursorCodec
 from convhub.kit.secretbox import SecretBox
 from convhub.live.bus import build_bus
 from convhub.messages.replies import settle as settle_replies
+from convhub.messages.stream_route import StreamRoute
 from convhub.messages.tasks import inactivity_loop
 from convhub.storage.local import LocalBlobStore
 from convhub.sync.engine import SyncEngine
@@ -36,18 +38,20 @@ class RequestIdMiddleware:
     """``x-request-id`` (the caller's, or a new one) and ``server-timing`` on every response.
 
     Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware
-    costs a task group per request, which shows at webhook rates.
+    costs a task group per request, which shows at webhook rates. A request that already
+    has its id (the lean stream route's, handed to the whole application) passes through.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        state = scope.setdefault("state", {})
+        if scope["type"] != "http" or "request_id" in state:
             await self.app(scope, receive, send)
             return
         rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None) or new_id("req")
-        scope.setdefault("state", {})["request_id"] = rid
+        state["request_id"] = rid
         started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
@@ -63,7 +67,21 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+class ConvhubAPI(FastAPI):
+    """FastAPI, with the chat's stream route answered in front of it by a lean handler
+    (convhub/messages/stream_route.py says why), which hands back what it does not serve."""
+
+    lean_stream: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.lean_stream is not None and (ref := StreamRoute.match(scope)) is not None:
+            scope["path_params"] = {"id": ref}
+            await self.lean_stream(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> ConvhubAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -92,7 +110,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if database is None:
             await app.state.db.dispose()
 
-    app = FastAPI(
+    app = ConvhubAPI(
         title="convhub",
         version=__version__,
         summary="One store for every conversation your AI agents have.",
@@ -163,4 +181,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(agents_router)
     app.include_router(realtime_router)
     quiet_denial_noise()
+    if settings.lean_stream_route:
+        app.lean_stream = RequestIdMiddleware(StreamRoute(app.state, fallback=partial(FastAPI.__call__, app)))
     return app

@@ -32,6 +32,17 @@ from tests.messages.helpers import (
 )
 
 
+@pytest.fixture(autouse=True, params=[True, False], ids=["lean-route", "fastapi-route"])
+def lean_route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Every test here twice: through the lean stream route (stream_route.py) and through FastAPI's endpoint."""
+    monkeypatch.setenv("CONVHUB_LEAN_STREAM_ROUTE", "1" if request.param else "0")
+    return bool(request.param)
+
+
+async def test_the_route_under_test_is_the_one_named(app: Any, lean_route: bool) -> None:
+    assert (app.lean_stream is not None) is lean_route
+
+
 async def test_the_deltas_add_up_to_the_stored_reply(authed: httpx.AsyncClient, chat: dict[str, Any]) -> None:
     events = await stream(authed, chat["id"], "How long do refunds take?")
 

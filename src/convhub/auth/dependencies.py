@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.auth.service import AuthSubject, authenticate
@@ -39,13 +40,27 @@ async def get_subject(
     return await authenticate(session, xi_api_key or (bearer.credentials if bearer else None))
 
 
+def api_key(xi_api_key: str | None, authorization: str | None) -> str | None:
+    """The API key a request carries: its ``xi-api-key`` header, else the credentials of an ``Authorization:
+    Bearer`` header (as :class:`~fastapi.security.HTTPBearer` reads it), else None."""
+    if xi_api_key:
+        return xi_api_key
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    return credentials if scheme.lower() == "bearer" and credentials else None
+
+
+def check_scope(subject: AuthSubject, scope: str) -> AuthSubject:
+    """``subject``, when its key carries ``scope``; otherwise a 403 that names it."""
+    if not subject.has(scope):
+        raise Forbidden(f"This API key lacks the '{scope}' scope.")
+    return subject
+
+
 def require(scope: str) -> Callable[[AuthSubject], Awaitable[AuthSubject]]:
     """A dependency that passes the subject through when its key carries ``scope``."""
 
     async def check(subject: Annotated[AuthSubject, Depends(get_subject)]) -> AuthSubject:
-        if not subject.has(scope):
-            raise Forbidden(f"This API key lacks the '{scope}' scope.")
-        return subject
+        return check_scope(subject, scope)
 
     return check
 

@@ -23,10 +23,12 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
 from convhub.agents.backends.base import BackendError
 from convhub.auth.dependencies import Cursors, ReadSubject, Session, WriteSubject
+from convhub.auth.service import AuthSubject
 from convhub.conversations.schemas import Role
 from convhub.errors import Conflict, NotFound, ProviderUnavailable, Unprocessable, error_responses
 from convhub.kit.time import utcnow
@@ -60,6 +62,8 @@ MessageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's i
 
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+# The SSE response's own headers, as Starlette's StreamingResponse makes them (for the lean route to send).
+SSE_RAW_HEADERS = StreamingResponse((), media_type="text/event-stream", headers=SSE_HEADERS).raw_headers
 
 
 def _frame(event: str, data: Any) -> bytes:
@@ -221,6 +225,20 @@ async def _single(frame: bytes) -> AsyncIterator[bytes]:
     yield frame
 
 
+async def open_stream(
+    session: AsyncSession, state: Any, subject: AuthSubject, ref: str, body: MessageCreate
+) -> tuple[replies.ReplyProducer | None, AsyncIterator[bytes]]:
+    """Store the message and start the reply: the reply under way (None while an operator holds the chat) and
+    the response's body, as SSE frames. Shared by the endpoint and the lean route (:mod:`.stream_route`)."""
+    message, producer = await replies.begin_reply(session, state, subject.workspace_id, ref, body.role,
+                                                  body.content)
+    if producer is None:
+        done = StreamDone(conversation_id=message.conversation_id, message_id=message.id, reply_id=None,
+                          taken_over=True)
+        return None, _single(_frame("done", done.model_dump()))
+    return producer, _reply_frames(producer, message.conversation_id, message.id)
+
+
 @router.post(
     "/{id}/messages/stream",
     response_class=StreamingResponse,
@@ -235,14 +253,12 @@ async def _single(frame: bytes) -> AsyncIterator[bytes]:
 async def stream_message(
     request: Request, session: Session, subject: WriteSubject, ref: ConversationId, body: MessageCreate
 ) -> StreamingResponse:
-    message, producer = await replies.begin_reply(session, request.app.state, subject.workspace_id, ref, body.role,
-                                                  body.content)
+    # The lean route (stream_route.py) answers this path first; what reaches here is what it handed over: a
+    # request it does not serve itself (no key, a body to refuse, ...), or any request when it is not installed.
+    producer, frames = await open_stream(session, request.app.state, subject, ref, body)
     if producer is None:
-        done = StreamDone(conversation_id=message.conversation_id, message_id=message.id, reply_id=None,
-                          taken_over=True)
-        return StreamingResponse(_single(_frame("done", done.model_dump())), media_type="text/event-stream",
-                                 headers=SSE_HEADERS)
-    return ReplyStream(producer, _reply_frames(producer, message.conversation_id, message.id))
+        return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+    return ReplyStream(producer, frames)
 
 
 class MessageListParams(BaseModel):
