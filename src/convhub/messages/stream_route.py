@@ -93,7 +93,13 @@ class StreamRoute:
             return
         # The client leaving stops the reply (what it had said is stored as interrupted), as ReplyStream does.
         left = asyncio.ensure_future(_disconnect(receive))
-        left.add_done_callback(lambda task: None if task.cancelled() else producer.stop())
+
+        def gone(task: asyncio.Future[None]) -> None:
+            if not task.cancelled():
+                task.exception()  # a receive that failed also means nobody listens (and is not logged twice)
+                producer.stop()
+
+        left.add_done_callback(gone)
         try:
             await _send_all(send, frames, until=left)
         finally:
