@@ -46,12 +46,11 @@ class RequestIdMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = scope.setdefault("state", {})
-        if scope["type"] != "http" or "request_id" in state:
+        if scope["type"] != "http" or "request_id" in scope.get("state", ()):
             await self.app(scope, receive, send)
             return
         rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None) or new_id("req")
-        state["request_id"] = rid
+        scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
