@@ -53,9 +53,10 @@ from convhub.messages.schemas import (
 
 router = APIRouter(prefix="/v1/conversations", tags=["chat"])
 
+MAX_REF = 200  # the longest conversation reference a path takes
 ConversationId = Annotated[
     str,
-    Path(alias="id", min_length=1, max_length=200,
+    Path(alias="id", min_length=1, max_length=MAX_REF,
          description="convhub's conversation id (`conv_…`) or the provider's original id."),
 ]
 MessageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id (a turn id).")]

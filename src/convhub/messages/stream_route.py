@@ -37,13 +37,12 @@ from convhub.auth.dependencies import api_key, check_scope
 from convhub.auth.scopes import Scope as KeyScope
 from convhub.auth.service import authenticate
 from convhub.errors import ConvhubError, error_response
-from convhub.messages.endpoints import SSE_RAW_HEADERS, open_stream
+from convhub.messages.endpoints import MAX_REF, SSE_RAW_HEADERS, open_stream, router
 from convhub.messages.schemas import MessageCreate
 
 ASGIHandler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_PATH = re.compile(r"/v1/conversations/([^/]+)/messages/stream")
-_MAX_REF = 200  # the endpoint's ``ConversationId`` bounds
+_PATH = re.compile(re.escape(router.prefix) + r"/([^/]+)/messages/stream")
 _JSON = b"application/json"
 _HEADERS = (b"content-type", b"xi-api-key", b"authorization")
 
@@ -118,7 +117,7 @@ async def _send_all(send: Send, frames: AsyncIterator[bytes], until: asyncio.Fut
 
 def _parse(scope: Scope, ref: str, body: bytes) -> tuple[str, MessageCreate] | None:
     """The key and the message of a request this route serves itself; None for one to hand over."""
-    if len(ref) > _MAX_REF:
+    if len(ref) > MAX_REF:
         return None
     headers: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
