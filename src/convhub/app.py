@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -15,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from convhub import __version__
 from convhub.agents.backends.openai import aclose_shared_client
+from convhub.chats.replies import settle as settle_replies
+from convhub.chats.tasks import inactivity_loop
 from convhub.config import Settings
 from convhub.connections.service import open_provider
 from convhub.db import Database
@@ -24,9 +25,6 @@ from convhub.kit.ids import new_id
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.secretbox import SecretBox
 from convhub.live.bus import build_bus
-from convhub.messages.replies import settle as settle_replies
-from convhub.messages.stream_route import StreamRoute
-from convhub.messages.tasks import inactivity_loop
 from convhub.storage.local import LocalBlobStore
 from convhub.sync.engine import SyncEngine
 from convhub.sync.tasks import schedule_loop
@@ -38,15 +36,14 @@ class RequestIdMiddleware:
     """``x-request-id`` (the caller's, or a new one) and ``server-timing`` on every response.
 
     Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware
-    costs a task group per request, which shows at webhook rates. A request that already
-    has its id (the lean stream route's, handed to the whole application) passes through.
+    costs a task group per request, which shows at webhook rates.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or "request_id" in scope.get("state", ()):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None) or new_id("req")
@@ -66,21 +63,7 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class ConvhubAPI(FastAPI):
-    """FastAPI, with the chat's stream route answered in front of it by a lean handler
-    (convhub/messages/stream_route.py says why), which hands back what it does not serve."""
-
-    lean_stream: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.lean_stream is not None and (ref := StreamRoute.match(scope)) is not None:
-            scope["path_params"] = {"id": ref}
-            await self.lean_stream(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
-
-
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> ConvhubAPI:
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -109,7 +92,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if database is None:
             await app.state.db.dispose()
 
-    app = ConvhubAPI(
+    app = FastAPI(
         title="convhub",
         version=__version__,
         summary="One store for every conversation your AI agents have.",
@@ -156,30 +139,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return {"status": "ready"}
 
     from convhub.agents.endpoints import router as agents_router
+    from convhub.chats.endpoints import router as chats_router
     from convhub.connections.endpoints import router as connections_router
     from convhub.conversations.endpoints import router as conversations_router
     from convhub.elevenlabs_api.endpoints import router as elevenlabs_router
+    from convhub.elevenlabs_api.realtime import quiet_denial_noise
+    from convhub.elevenlabs_api.realtime import router as realtime_router
     from convhub.live.endpoints import router as live_router
-    from convhub.live.realtime import quiet_denial_noise
-    from convhub.live.realtime import router as realtime_router
-    from convhub.messages.endpoints import router as messages_router
     from convhub.sync.endpoints import router as sync_router
     from convhub.webhooks.endpoints import router as webhooks_router
 
-    # Matched in this order, route by route, for every request (FastAPI 0.16x matches an included router's
-    # routes twice: once to pick the router, once inside it): the busiest first, chat messages and provider
-    # webhooks. No two routers share a path and method, so the order changes nothing else. The chat's
-    # stream route was the 39th route tried: 0.3 ms of a message's 3 before its model was asked.
-    app.include_router(messages_router)
-    app.include_router(webhooks_router)
-    app.include_router(conversations_router)
-    app.include_router(elevenlabs_router)
-    app.include_router(connections_router)
-    app.include_router(sync_router)
-    app.include_router(live_router)
-    app.include_router(agents_router)
-    app.include_router(realtime_router)
+    for router in (chats_router, webhooks_router, conversations_router, elevenlabs_router, connections_router,
+                   sync_router, live_router, agents_router, realtime_router):
+        app.include_router(router)
     quiet_denial_noise()
-    if settings.lean_stream_route:
-        app.lean_stream = RequestIdMiddleware(StreamRoute(app.state, fallback=partial(FastAPI.__call__, app)))
     return app

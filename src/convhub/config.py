@@ -35,11 +35,6 @@ class Settings(BaseSettings):
     chat_inactivity_minutes: int = Field(
         default=30, ge=1, description="Chats with no message for this long are ended by the scheduler."
     )
-    lean_stream_route: bool = Field(
-        default=True,
-        description="Serve the chat's stream route (every message) in front of FastAPI, without its per-request "
-        "machinery; off: FastAPI serves it like any other route. The same responses either way.",
-    )
     redis_url: str | None = Field(
         default=None,
         description="redis://host:port/db; when set, live events go through Redis so every process shares them.",

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from convhub.agents.backends.base import ChatMessage
 from convhub.agents.service import get_agent, open_backend
 from convhub.auth.service import authenticate, get_workspace, revoke_key
+from convhub.cli.demo import DEMO_DAYS, DemoInfo, demo_simulators, demo_window, seed_demo
 from convhub.config import Settings
 from convhub.db import Database
-from convhub.demo import DEMO_DAYS, DemoInfo, demo_simulators, demo_window, seed_demo
 from convhub.errors import Unauthorized
 from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import as_utc

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from convhub.auth.service import get_workspace
+from convhub.conversations.importer import import_jsonl
 from convhub.conversations.service import get_conversation
 from convhub.db import Database
-from convhub.importer import import_jsonl
 from convhub.models import AuditLog, Conversation
 from tests.cli.conftest import Invoke, elevenlabs_bodies, last_line, line_numbers, write_jsonl
 
@@ -164,7 +164,7 @@ def test_imported_conversations_are_counted_once(cli: Invoke, tmp_path: Path, db
 
 
 def test_the_command_default_batch_size_is_the_importers() -> None:
-    from convhub import importer
     from convhub.cli import imports
+    from convhub.conversations import importer
 
     assert imports.DEFAULT_BATCH_SIZE == importer.DEFAULT_BATCH_SIZE

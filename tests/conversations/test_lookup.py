@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.sql import Select
 
+from convhub.chats.repository import _CONVERSATION_WITH_AGENT
 from convhub.conversations.repository import ConversationRepository, matching_ref
 from convhub.db import Database
 from convhub.kit.repository import WORKSPACE_PARAM
-from convhub.messages.repository import _CONVERSATION_WITH_AGENT
 from convhub.models import Conversation, Workspace
 from tests.conftest import ingest_into
 from tests.factories import make_conversation

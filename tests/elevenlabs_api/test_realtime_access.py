@@ -11,7 +11,7 @@ import pytest
 from elevenlabs import ElevenLabs
 from elevenlabs.core.api_error import ApiError
 
-from convhub.live.signing import (
+from convhub.elevenlabs_api.signing import (
     issue_conversation_token,
     sign_conversation,
     sign_conversation_url,

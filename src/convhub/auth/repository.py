@@ -12,12 +12,12 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from convhub.kit.repository import WorkspaceRepository, core_table, quick_read
+from convhub.kit.repository import WorkspaceRepository, core_table
 from convhub.models import ApiKey, Workspace
 
 _keys = core_table(ApiKey)
 # Every request runs these two: built once (kit/repository.py says why).
-_KEY_BY_HASH = quick_read(
+_KEY_BY_HASH = (
     select(_keys.c.id, _keys.c.workspace_id, _keys.c.scopes, _keys.c.revoked_at, _keys.c.last_used_at)
     .where(_keys.c.secret_hash == bindparam("p_hash"))
 )

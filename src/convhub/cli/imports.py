@@ -14,10 +14,10 @@ from convhub.cli._common import Workspace, err, fail, note, out, run
 
 if TYPE_CHECKING:
     from convhub.config import Settings
-    from convhub.importer import ImportResult, ProgressCallback
+    from convhub.conversations.importer import ImportResult, ProgressCallback
 
 SHOWN_ERRORS = 100
-DEFAULT_BATCH_SIZE = 500  # convhub.importer.DEFAULT_BATCH_SIZE, spelled out so --help needs no import
+DEFAULT_BATCH_SIZE = 500  # convhub.conversations.importer.DEFAULT_BATCH_SIZE, spelled out so --help needs no import
 
 
 def import_command(
@@ -77,7 +77,7 @@ async def _import(
     settings: Settings, file: Path, workspace: str, batch_size: int, progress: ProgressCallback
 ) -> ImportResult:
     from convhub.cli._database import open_database
-    from convhub.importer import import_jsonl
+    from convhub.conversations.importer import import_jsonl
 
     async with open_database(settings) as database:
         return await import_jsonl(database, file, workspace, batch_size=batch_size, progress=progress)

@@ -17,7 +17,7 @@ from convhub.cli._common import err, fail, note, out, run
 if TYPE_CHECKING:
     import uvicorn
 
-    from convhub.demo import DemoInfo
+    from convhub.cli.demo import DemoInfo
 
 Host = Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for every interface).")]
 Port = Annotated[int, typer.Option(min=0, max=65535, help="TCP port; 0 picks a free one (the URL printed says which).")]
@@ -60,7 +60,7 @@ def demo(
     The last line of stdout is the API key.
     """
     from convhub.cli._database import load_settings, migrate
-    from convhub.demo import demo_simulators, demo_window, seed_demo
+    from convhub.cli.demo import demo_simulators, demo_window, seed_demo
 
     settings = load_settings()
     migrate(settings)

@@ -30,9 +30,9 @@ from convhub.conversations.schemas import (
     TranscriptRead,
 )
 from convhub.errors import NotFound, Unprocessable, error_responses
+from convhub.kit.phones import to_e164
 from convhub.kit.time import as_utc, from_unix
 from convhub.kit.validation import printable
-from convhub.providers.phones import to_e164
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 

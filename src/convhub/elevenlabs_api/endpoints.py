@@ -29,8 +29,8 @@ from convhub.elevenlabs_api.schemas import (
     FeedbackRequest,
     SignedUrl,
 )
+from convhub.elevenlabs_api.signing import issue_conversation_token, sign_conversation_url
 from convhub.errors import ConvhubError, NotFound, ValidationErrorBody, error_responses
-from convhub.live.signing import issue_conversation_token, sign_conversation_url
 from convhub.models import Conversation
 
 router = APIRouter(prefix="/v1/convai", tags=["elevenlabs"])

@@ -10,12 +10,6 @@ SQLite takes to run it. Such a statement is scoped by :func:`bound_to_workspace`
 (a ``workspace_id`` compared with a bound parameter), and
 :meth:`WorkspaceRepository.run` binds that parameter to the repository's
 workspace on every execution, so these are scoped in the same one place.
-
-Of those, the reads that answer who is asking, what the message goes to and
-what the agent sees of it (indexed lookups of a few rows, and the index range
-of one chat's turns) are marked :func:`quick_read`: on SQLite
-they run on the event loop's own thread, since crossing to the connection's
-thread and back costs more than SQLite takes to answer (kit/sqlite.py).
 """
 
 from __future__ import annotations
@@ -26,20 +20,9 @@ from sqlalchemy import ColumnElement, Executable, Result, Select, Table, bindpar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 M = TypeVar("M")
-E = TypeVar("E", bound=Executable)
 
 # The bound parameter a prebuilt statement is scoped by; :meth:`WorkspaceRepository.run` always sets it.
 WORKSPACE_PARAM = "scope_workspace_id"
-
-
-# The execution option :func:`quick_read` sets; kit/sqlite.py reads it, other dialects ignore it.
-QUICK_READ = "convhub_quick_read"
-
-
-def quick_read(stmt: E) -> E:
-    """``stmt``, marked as a read SQLite answers in microseconds whatever the data (an indexed lookup of a
-    few rows, never a scan, never a write): SQLite may run it without leaving the event loop's thread."""
-    return stmt.execution_options(**{QUICK_READ: True})
 
 
 def core_table(model: type[Any]) -> Table:

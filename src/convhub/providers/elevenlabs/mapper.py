@@ -31,6 +31,7 @@ from convhub.conversations.schemas import (
     Status,
     TurnIn,
 )
+from convhub.kit.phones import to_e164
 from convhub.providers.base import MappingError
 from convhub.providers.fields import (
     as_mapping,
@@ -44,7 +45,6 @@ from convhub.providers.fields import (
     req_number,
     req_str,
 )
-from convhub.providers.phones import to_e164
 
 __all__ = ["MappingError", "conversation_from_elevenlabs"]
 

@@ -30,9 +30,9 @@ from convhub.conversations.schemas import (
     Status,
     TurnIn,
 )
+from convhub.kit.phones import to_e164
 from convhub.providers.base import MappingError
 from convhub.providers.fields import as_mapping, kind, opt_mapping, opt_number, opt_str, opt_text, req_mapping, req_str
-from convhub.providers.phones import to_e164
 
 __all__ = [
     "MappingError",

@@ -9,7 +9,7 @@ import pytest
 
 from convhub.agents.backends.openai import aclose_shared_client
 from tests.agents.fake_openai import FakeOpenAI, FakeOpenAIServer
-from tests.messages.helpers import messages, send, start_chat, stream
+from tests.chats.helpers import messages, send, start_chat, stream
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import update
 
 from convhub.auth.service import ensure_workspace
+from convhub.chats.repository import ChatRepository, idle_chats
+from convhub.chats.service import end_inactive
+from convhub.chats.tasks import end_idle_chats
 from convhub.config import Settings
 from convhub.db import Database
 from convhub.kit.time import utcnow
-from convhub.messages.repository import ChatRepository, idle_chats
-from convhub.messages.service import end_inactive
-from convhub.messages.tasks import end_idle_chats
 from convhub.models import Conversation
+from tests.chats.helpers import CONVERSATIONS, drain, make_agent, send, start_chat
 from tests.conftest import LiveServer, ingest_into, make_key
 from tests.factories import make_conversation
-from tests.messages.helpers import CONVERSATIONS, drain, make_agent, send, start_chat
 
 
 async def _idle_for(database: Database, conversation_id: str, minutes: float) -> datetime:

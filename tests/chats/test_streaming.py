@@ -15,12 +15,11 @@ from sqlalchemy import select
 
 from convhub.agents.backends.base import ChatMessage
 from convhub.auth.service import ensure_workspace
+from convhub.chats import replies
+from convhub.chats.replies import NOT_STORED, UNEXPECTED
 from convhub.client._sse import aiter_sse
-from convhub.messages import replies
-from convhub.messages.replies import NOT_STORED, UNEXPECTED
 from convhub.models import Conversation
-from tests.conftest import LiveServer
-from tests.messages.helpers import (
+from tests.chats.helpers import (
     CONVERSATIONS,
     ScriptedBackend,
     make_agent,
@@ -30,17 +29,7 @@ from tests.messages.helpers import (
     stream,
     use_backend,
 )
-
-
-@pytest.fixture(autouse=True, params=[True, False], ids=["lean-route", "fastapi-route"])
-def lean_route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
-    """Every test here twice: through the lean stream route (stream_route.py) and through FastAPI's endpoint."""
-    monkeypatch.setenv("CONVHUB_LEAN_STREAM_ROUTE", "1" if request.param else "0")
-    return bool(request.param)
-
-
-async def test_the_route_under_test_is_the_one_named(app: Any, lean_route: bool) -> None:
-    assert (app.lean_stream is not None) is lean_route
+from tests.conftest import LiveServer
 
 
 async def test_the_deltas_add_up_to_the_stored_reply(authed: httpx.AsyncClient, chat: dict[str, Any]) -> None:
@@ -183,7 +172,7 @@ async def test_the_model_starts_before_the_message_is_stored_but_no_reply_outliv
         started.append(len(backend.seen))  # the backend was asked before the store was tried
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr("convhub.messages.service.append_turns", failing_append)
+    monkeypatch.setattr("convhub.chats.service.append_turns", failing_append)
     async with app.state.db.session() as session:
         workspace_id = (await ensure_workspace(session, "default")).id
     with pytest.raises(RuntimeError):

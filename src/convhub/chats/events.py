@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-log = logging.getLogger("convhub.messages")
+log = logging.getLogger("convhub.chats")
 
 
 async def announce(

@@ -14,13 +14,13 @@ import asyncio
 import logging
 from typing import Any
 
+from convhub.chats.events import announce
+from convhub.chats.repository import IdleChat
+from convhub.chats.service import INACTIVITY_REASON, end_inactive
 from convhub.db import Database
 from convhub.kit.time import utcnow
-from convhub.messages.events import announce
-from convhub.messages.repository import IdleChat
-from convhub.messages.service import INACTIVITY_REASON, end_inactive
 
-log = logging.getLogger("convhub.messages")
+log = logging.getLogger("convhub.chats")
 
 
 async def end_idle_chats(database: Database, state: Any, minutes: int) -> list[IdleChat]:

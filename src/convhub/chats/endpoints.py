@@ -1,9 +1,9 @@
 """The chat API, on the native conversation routes: start a chat, send (or stream) messages, list them,
 rate replies, end, archive, take over and release, and read a conversation's analytics.
 
-HTTP only: parse, call :mod:`convhub.messages.service`, shape the response. An
+HTTP only: parse, call :mod:`convhub.chats.service`, shape the response. An
 endpoint that changes what live monitors see commits first and publishes after
-(:func:`~convhub.messages.events.announce`), so no event announces a change that
+(:func:`~convhub.chats.events.announce`), so no event announces a change that
 could still roll back.
 
 Sending is all or nothing: the message and the agent's reply are stored
@@ -29,12 +29,9 @@ from starlette.types import Receive, Scope, Send
 from convhub.agents.backends.base import BackendError
 from convhub.auth.dependencies import Cursors, ReadSubject, Session, WriteSubject
 from convhub.auth.service import AuthSubject
-from convhub.conversations.schemas import Role
-from convhub.errors import Conflict, NotFound, ProviderUnavailable, Unprocessable, error_responses
-from convhub.kit.time import utcnow
-from convhub.messages import replies, service
-from convhub.messages.events import announce
-from convhub.messages.schemas import (
+from convhub.chats import replies, service
+from convhub.chats.events import announce
+from convhub.chats.schemas import (
     MAX_PAGE,
     ChatConversationCreate,
     ChatConversationRead,
@@ -50,6 +47,9 @@ from convhub.messages.schemas import (
     StreamDone,
     StreamError,
 )
+from convhub.conversations.schemas import Role
+from convhub.errors import Conflict, NotFound, ProviderUnavailable, Unprocessable, error_responses
+from convhub.kit.time import utcnow
 
 router = APIRouter(prefix="/v1/conversations", tags=["chat"])
 
@@ -180,7 +180,7 @@ _STREAM_DOC = (
 
 
 class ReplyStream(StreamingResponse):
-    """An SSE response fed by a :class:`~convhub.messages.replies.ReplyProducer`, stopped when the client leaves."""
+    """An SSE response fed by a :class:`~convhub.chats.replies.ReplyProducer`, stopped when the client leaves."""
 
     def __init__(self, producer: replies.ReplyProducer, content: AsyncIterator[bytes]) -> None:
         super().__init__(content, media_type="text/event-stream", headers=SSE_HEADERS)

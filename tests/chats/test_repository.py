@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import NoResultFound
 
+from convhub.chats.repository import ChatRepository
 from convhub.db import Database
 from convhub.kit.time import utcnow
-from convhub.messages.repository import ChatRepository
 from convhub.models import Conversation
-from tests.messages.helpers import CONVERSATIONS, send
+from tests.chats.helpers import CONVERSATIONS, send
 
 
 async def test_another_workspace_reads_nothing_of_a_chat(

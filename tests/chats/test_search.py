@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import text
 
 from convhub.db import Database
+from tests.chats.helpers import CONVERSATIONS, send
 from tests.conftest import make_key
-from tests.messages.helpers import CONVERSATIONS, send
 
 
 async def _found(client: httpx.AsyncClient, query: str) -> list[str]:

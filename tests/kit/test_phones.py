@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from convhub.providers.phones import to_e164
+from convhub.kit.phones import to_e164
 
 
 @pytest.mark.parametrize(

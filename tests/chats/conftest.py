@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.messages.helpers import make_agent, start_chat
+from tests.chats.helpers import make_agent, start_chat
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from convhub.auth.service import ensure_workspace
 from convhub.db import Database
-from tests.messages.helpers import (
+from tests.chats.helpers import (
     CONVERSATIONS,
     ScriptedBackend,
     drain,

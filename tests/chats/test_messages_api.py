@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.messages.helpers import CONVERSATIONS, ScriptedBackend, messages, send, start_chat, use_backend
+from tests.chats.helpers import CONVERSATIONS, ScriptedBackend, messages, send, start_chat, use_backend
 
 
 @pytest.fixture

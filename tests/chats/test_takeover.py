@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from convhub.db import Database
 from convhub.models import ApiKey
+from tests.chats.helpers import CONVERSATIONS, ScriptedBackend, messages, send, use_backend
 from tests.conftest import make_key
-from tests.messages.helpers import CONVERSATIONS, ScriptedBackend, messages, send, use_backend
 
 
 async def _key_id(database: Database, secret: str) -> str:

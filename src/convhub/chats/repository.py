@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.agents.repository import NATIVE
 from convhub.conversations.repository import ConversationRepository, matching_ref
-from convhub.kit.repository import WORKSPACE_PARAM, WorkspaceRepository, bound_to_workspace, core_table, quick_read
+from convhub.kit.repository import WORKSPACE_PARAM, WorkspaceRepository, bound_to_workspace, core_table
 from convhub.models import Agent, Conversation, Turn
 
 OPEN_STATUSES = ("initiated", "in-progress")
@@ -36,7 +36,7 @@ _turns = core_table(Turn)
 # The statements of every message, built once (kit/repository.py says why); their parameters are named
 # ``p_…`` because an UPDATE reserves the names of its table's columns for itself.
 
-_CONVERSATION_WITH_AGENT = quick_read(
+_CONVERSATION_WITH_AGENT = (
     select(Conversation, Agent)
     .outerjoin(Agent, and_(Agent.id == Conversation.agent_id, Agent.workspace_id == Conversation.workspace_id))
     .where(matching_ref(bindparam("p_ref"), bindparam(WORKSPACE_PARAM)))
@@ -45,7 +45,7 @@ _CONVERSATION_WITH_AGENT = quick_read(
 
 # An index range scan: quick for the tens of turns of a chat. A very long history also costs the loop its
 # scan now; making its rows into Python objects held the GIL, and so the loop, with the hop as well.
-_HISTORY = quick_read(
+_HISTORY = (
     select(_turns.c.role, _turns.c.message, _turns.c.extra)
     .where(_turns.c.conversation_id == bindparam("p_conversation_id"), bound_to_workspace(_turns.c.workspace_id))
     .order_by(_turns.c.idx)

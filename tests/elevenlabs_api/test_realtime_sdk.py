@@ -23,7 +23,7 @@ from elevenlabs.conversational_ai.conversation import (
 )
 
 from tests.conftest import LiveServer
-from tests.live.test_realtime import eventually, make_agent
+from tests.elevenlabs_api.test_realtime import eventually, make_agent
 
 
 @pytest.fixture

@@ -31,14 +31,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.agents.backends.base import BackendError
+from convhub.chats import service
+from convhub.chats.events import announce
+from convhub.chats.schemas import MessageRead, SenderRole
 from convhub.db import Database
 from convhub.kit.time import utcnow
-from convhub.messages import service
-from convhub.messages.events import announce
-from convhub.messages.schemas import MessageRead, SenderRole
 from convhub.models import Conversation
 
-log = logging.getLogger("convhub.messages")
+log = logging.getLogger("convhub.chats")
 
 # Turns of the event loop a new reply's producer gets to send the model its request before the message it
 # answers is stored (begin_reply).

@@ -12,9 +12,7 @@ from sqlalchemy import select
 from convhub.conversations.schemas import AgentRef
 from convhub.db import Database
 from convhub.models import AuditLog
-from tests.conftest import ingest_into, make_key
-from tests.factories import make_conversation
-from tests.messages.helpers import (
+from tests.chats.helpers import (
     CONVERSATIONS,
     ScriptedBackend,
     make_agent,
@@ -23,6 +21,8 @@ from tests.messages.helpers import (
     start_chat,
     use_backend,
 )
+from tests.conftest import ingest_into, make_key
+from tests.factories import make_conversation
 
 
 async def test_a_chat_starts_in_progress_with_its_own_id_as_provider_id(

@@ -8,9 +8,9 @@ import httpx
 
 from convhub.conversations.schemas import Feedback, TurnIn
 from convhub.db import Database
+from tests.chats.helpers import CONVERSATIONS, send
 from tests.conftest import ingest_into
 from tests.factories import make_conversation
-from tests.messages.helpers import CONVERSATIONS, send
 
 
 def _turn(role: str, message: str, at: float, **extra: Any) -> TurnIn:

@@ -1,7 +1,7 @@
 """Chats: start one, take its messages, store the agent's replies, rate, end, archive, take over, analyse.
 
 Functions take the session first and never commit; the request (or the job,
-or the reply producer of :mod:`convhub.messages.replies`) owns the
+or the reply producer of :mod:`convhub.chats.replies`) owns the
 transaction. The rules of a chat's life live here, each a 409 with a message
 that says what to do instead: only native chats take messages; an ended or
 archived one takes none; while an operator holds a conversation the agent
@@ -26,23 +26,14 @@ from convhub.agents import service as agents
 from convhub.agents.backends.base import AgentBackend, ChatMessage
 from convhub.agents.context import build_messages
 from convhub.agents.repository import NATIVE
-from convhub.conversations import service as conversations
-from convhub.conversations.ingest import content_hash
-from convhub.conversations.repository import ConversationRepository
-from convhub.conversations.schemas import AgentRef, ConversationIn, Role, Status
-from convhub.errors import Conflict, NotFound, Unprocessable
-from convhub.kit.ids import new_id
-from convhub.kit.pagination import CursorCodec
-from convhub.kit.secretbox import SecretBox
-from convhub.kit.time import utcnow
-from convhub.messages.repository import (
+from convhub.chats.repository import (
     CONTEXTUAL_UPDATE,
     OPEN_STATUSES,
     ChatRepository,
     IdleChat,
     idle_chats,
 )
-from convhub.messages.schemas import (
+from convhub.chats.schemas import (
     ChatConversationCreate,
     ChatConversationRead,
     ConversationAnalytics,
@@ -55,6 +46,15 @@ from convhub.messages.schemas import (
     QualityMetrics,
     SenderRole,
 )
+from convhub.conversations import service as conversations
+from convhub.conversations.ingest import content_hash
+from convhub.conversations.repository import ConversationRepository
+from convhub.conversations.schemas import AgentRef, ConversationIn, Role, Status
+from convhub.errors import Conflict, NotFound, Unprocessable
+from convhub.kit.ids import new_id
+from convhub.kit.pagination import CursorCodec
+from convhub.kit.secretbox import SecretBox
+from convhub.kit.time import utcnow
 from convhub.models import Agent, Conversation, Turn
 from convhub.privacy.audit import record
 

@@ -19,15 +19,15 @@ from sqlalchemy import update
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from convhub.chats.tasks import end_idle_chats
 from convhub.config import Settings
 from convhub.conversations.schemas import AgentRef, ConversationIn, Status
+from convhub.elevenlabs_api.signing import sign_conversation_url, verify_conversation_signature
 from convhub.errors import ProviderUnavailable
 from convhub.kit.time import utcnow
-from convhub.live.signing import sign_conversation_url, verify_conversation_signature
-from convhub.messages.tasks import end_idle_chats
 from convhub.models import Conversation
+from tests.chats.helpers import REFUNDS, ScriptedBackend, use_backend
 from tests.conftest import LiveServer
-from tests.messages.helpers import REFUNDS, ScriptedBackend, use_backend
 
 INIT = {"type": "conversation_initiation_client_data"}
 

@@ -1,6 +1,6 @@
 """The text subset of the ElevenLabs conversational WebSocket protocol: what a client may send, what convhub sends.
 
-Pure functions and plain data, no I/O: :mod:`convhub.live.realtime` reads a
+Pure functions and plain data, no I/O: :mod:`convhub.elevenlabs_api.realtime` reads a
 frame, hands it to :func:`parse_client_event`, acts on the result and writes
 what the builders here return. Every server event is a JSON object with a
 ``type`` and, as in ElevenLabs' protocol, its payload under ``<type>_event``
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import orjson
 
-from convhub.messages.schemas import MAX_MESSAGE_CHARS
+from convhub.chats.schemas import MAX_MESSAGE_CHARS
 
 # What the initiation message may carry in ``conversation_config_override``; the rest is refused by name.
 FIRST_MESSAGE = ("agent", "first_message")

@@ -1,7 +1,7 @@
 """``/v1/convai/conversation``: a live text conversation with a native agent over a WebSocket.
 
 It speaks the text subset of ElevenLabs' conversational protocol
-(:mod:`convhub.live.protocol`), so the official SDKs' ``Conversation`` classes
+(:mod:`convhub.elevenlabs_api.protocol`), so the official SDKs' ``Conversation`` classes
 hold conversations with convhub agents unchanged. docs/realtime.md is the
 protocol's reference.
 
@@ -14,8 +14,8 @@ request would get (or, on a server without WebSocket denial responses, a close
 with code 1008 and the message as its reason).
 
 The conversation itself is an ordinary chat: every message goes through
-:mod:`convhub.messages.service` in a transaction of its own, replies are
-produced and stored by :class:`~convhub.messages.replies.ReplyProducer`, and
+:mod:`convhub.chats.service` in a transaction of its own, replies are
+produced and stored by :class:`~convhub.chats.replies.ReplyProducer`, and
 everything is announced on the event bus, so it is visible at once through
 both APIs and to monitors. What monitors cause in return (an operator taking
 over, writing, releasing, ending the chat) reaches the socket through the
@@ -42,16 +42,16 @@ from convhub.agents import service as agents
 from convhub.agents.context import system_prompt
 from convhub.agents.repository import NATIVE, find_public_agent
 from convhub.auth.service import authenticate
+from convhub.chats import replies, service
+from convhub.chats.events import announce
+from convhub.chats.schemas import ChatConversationCreate, ConversationEnd
 from convhub.conversations.repository import ConversationRepository
 from convhub.conversations.schemas import Role, Status
 from convhub.db import Database
+from convhub.elevenlabs_api import protocol
+from convhub.elevenlabs_api.signing import CONVERSATION_PATH, verify_conversation_signature, verify_conversation_token
 from convhub.errors import Conflict, ConvhubError, Forbidden, Unauthorized, Unprocessable, error_response
-from convhub.live import protocol
 from convhub.live.bus import Event, Subscription
-from convhub.live.signing import CONVERSATION_PATH, verify_conversation_signature, verify_conversation_token
-from convhub.messages import replies, service
-from convhub.messages.events import announce
-from convhub.messages.schemas import ChatConversationCreate, ConversationEnd
 from convhub.models import Agent
 
 log = logging.getLogger("convhub.realtime")
