@@ -59,16 +59,27 @@ def steal_pct(before: tuple[int, int], after: tuple[int, int]) -> float | None:
     return round(100 * (after[1] - before[1]) / total, 1) if total > 0 else None
 
 
-def append_row(section: str, table_head: str, row: str) -> None:
-    """Append ``row`` to the table under ``section`` (created with ``table_head`` when missing)."""
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def record_row(section: str, table_head: str, row: str, key: tuple[int, ...]) -> None:
+    """Put ``row`` in the table under ``section`` (created with ``table_head`` when missing), replacing the row
+    whose cells at the indexes ``key`` (the run's configuration: database, size, load) are the same.
+
+    The table holds the latest figures of each configuration; earlier runs live in git's history.
+    """
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     if section not in text:
-        text = text.rstrip("\n") + f"\n\n{section}\n\n{table_head}"
+        text = text.rstrip("\n") + f"\n\n{section}\n\n{table_head.rstrip()}\n"
     section_at = text.index(section)
-    next_section = text.find("\n## ", section_at + len(section))
-    insert_at = len(text) if next_section == -1 else next_section
-    # The table ends at the first blank line after its head.
-    table_end = text.find("\n\n", text.index("|", section_at), insert_at)
-    insert_at = insert_at if table_end == -1 else table_end + 1
-    path.write_text(text[:insert_at].rstrip("\n") + "\n" + row.rstrip("\n") + "\n" + text[insert_at:])
+    head_at = text.index("|", section_at)
+    table_end = text.find("\n\n", head_at)
+    table_end = len(text.rstrip("\n")) if table_end == -1 else table_end
+    lines = text[head_at:table_end].split("\n")
+    wanted = [_cells(row)[i] for i in key]
+    body = [line for line in lines[2:] if [_cells(line)[i] for i in key] != wanted]
+    table = "\n".join([*lines[:2], *body, row.rstrip("\n")])
+    rest = text[table_end:] or "\n"
+    path.write_text(text[:head_at] + table + rest)

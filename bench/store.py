@@ -9,7 +9,7 @@ ASGI, so the figures are convhub's own time, not a socket's):
 * a full-text search (native API, ``q=``).
 
 Prints progress to stderr and one JSON object as the last line of stdout, and
-appends the run to docs/benchmarks.md (with the machine and the date).
+records the run in docs/benchmarks.md (the latest per database and size, with the machine and the date).
 
     python bench/store.py --conversations 100000 --db sqlite
     python bench/store.py --conversations 100000 --db postgres
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _record import record_row
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from convhub.app import create_app
@@ -43,7 +44,6 @@ from convhub.migrate import upgrade
 from convhub.providers.elevenlabs.mapper import conversation_from_elevenlabs
 from convhub.simulators.generate import generate_elevenlabs_conversations
 
-ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_BENCH_DB = "convhub_bench"
 SEARCH_WORDS = ["invoice", "refund", "appointment", "password", "cancel", "delivery", "upgrade",
@@ -175,22 +175,14 @@ TABLE_HEAD = (
 
 
 def record(result: dict[str, Any]) -> None:
-    """Append this run as a row at the end of the store.py table in docs/benchmarks.md."""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION not in text:
-        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{TABLE_HEAD}"
+    """This run's figures as the latest of its database and size in docs/benchmarks.md."""
     row = (
         f"| {result['date']} | {result['machine']} | {result['db']} | {result['conversations']:,} | "
         f"{result['ingest_conv_per_s']:,} | {result['list_p95_ms']} | {result['get_p95_ms']} | "
         f"{result['search_p95_ms']} | p50 list/get/search {result['list_p50_ms']}/{result['get_p50_ms']}/"
-        f"{result['search_p50_ms']} ms |\n"
+        f"{result['search_p50_ms']} ms |"
     )
-    section_at = text.index(SECTION)
-    next_section = text.find("\n## ", section_at + len(SECTION))
-    insert_at = len(text) if next_section == -1 else next_section
-    head, tail = text[:insert_at].rstrip("\n") + "\n", text[insert_at:]
-    path.write_text(head + row + ("\n" + tail.lstrip("\n") if tail else ""))
+    record_row(SECTION, TABLE_HEAD, row, key=(2, 3))
 
 
 async def main() -> None:

@@ -15,7 +15,7 @@ SQLite store:
    deliveries from concurrent senders for S seconds; stored must equal sent.
 
 Prints progress on stderr, one JSON object as the last line of stdout, and
-appends a row to docs/benchmarks.md.
+records the run in docs/benchmarks.md (the latest per account size).
 
     python bench/sync.py                       # the settings: 10,000 conversations, 100 ms, 15 concurrent
     python bench/sync.py --conversations 2000 --webhook-secs 10   # quicker
@@ -44,7 +44,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _process import process
-from _record import append_row, machine
+from _record import machine, record_row
 
 from convhub.auth.service import ensure_workspace
 from convhub.connections.schemas import ConnectionCreate
@@ -324,7 +324,7 @@ def record(r: dict[str, Any]) -> None:
     )
     head = ("| date | machine | account | full sync vs floor | vs one-at-a-time | unchanged re-sync | faults | "
             "webhooks |\n|---|---|---|---|---|---|---|---|\n")
-    append_row("## bench/sync.py", head, row)
+    record_row("## bench/sync.py", head, row, key=(2,))
 
 
 if __name__ == "__main__":
