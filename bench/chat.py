@@ -76,7 +76,7 @@ second) more than the latency it adds; ``--conversations 1`` gives the floor.
 Pauses are drawn from a seeded generator (``--seed``), so runs are repeatable.
 
 Prints progress on stderr, one JSON object as the last line of stdout, and
-appends a row to docs/benchmarks.md (``--no-record``: not).
+records the run in docs/benchmarks.md, the latest per database and load (``--no-record``: not).
 
     python bench/chat.py                                             # the figures, SQLite
     python bench/chat.py --conversations 10 --messages 2 --subscribers 20 --no-record   # a quick look
