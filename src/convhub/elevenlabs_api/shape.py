@@ -72,10 +72,13 @@ def conversation_id(conv: Conversation) -> str:
 
 def agent_id(conv: Conversation, agent: Agent | None) -> str:
     """The agent id this dialect shows for ``conv``: the ElevenLabs agent id of an ElevenLabs conversation
-    (its mirrored agent's), else convhub's."""
-    if conv.provider == ELEVENLABS and agent is not None and agent.provider == ELEVENLABS and agent.provider_agent_id:
+    (its mirrored agent's, else the one in ElevenLabs' stored body), else convhub's."""
+    if conv.provider != ELEVENLABS:
+        return conv.agent_id
+    if agent is not None and agent.provider == ELEVENLABS and agent.provider_agent_id:
         return agent.provider_agent_id
-    return conv.agent_id
+    stored = _raw(conv).get("agent_id")
+    return stored if isinstance(stored, str) and stored else conv.agent_id
 
 
 def summary(conv: Conversation, agent: Agent | None, *, include_summary: bool) -> ConversationSummary:
