@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 
 import httpx
 import pytest
 from elevenlabs import ElevenLabs
+from elevenlabs.types import (
+    ConversationSignedUrlResponseModel,
+    GetConversationResponseModel,
+    GetConversationsPageResponseModel,
+    TokenResponseModel,
+)
+from pydantic import BaseModel
 
+from convhub.auth.service import get_workspace
 from convhub.conversations.schemas import ConversationIn
+from convhub.conversations.service import attach_audio as store_audio
+from convhub.conversations.service import get_conversation
+from convhub.storage.base import one_chunk
 
 WORKSPACE = "acme"
 
@@ -43,8 +55,45 @@ def http(server: LiveServer, key: str) -> Iterator[httpx.Client]:
         yield client
 
 
+# The SDK's response model of each dialect endpoint that answers with a body (GET only: delete answers {}).
+RESPONSE_MODELS: list[tuple[re.Pattern[str], type[BaseModel]]] = [
+    (re.compile(r"^/v1/convai/conversations$"), GetConversationsPageResponseModel),
+    (re.compile(r"^/v1/convai/conversations/[^/]+$"), GetConversationResponseModel),
+    (re.compile(r"^/v1/convai/conversation/get-signed-url$"), ConversationSignedUrlResponseModel),
+    (re.compile(r"^/v1/convai/conversation/token$"), TokenResponseModel),
+]
+
+
+def validate_strictly(response: httpx.Response) -> None:
+    """Validate a successful dialect body against the SDK's model, in pydantic's strict mode.
+
+    The Python SDK builds its models without validating them (``UncheckedBaseModel.construct``): a body that
+    lacks a required field, or has a string where a number belongs, passes it silently, while strict clients
+    (the JavaScript SDK) refuse it. So every body the ``sdk`` fixture receives is validated here as well.
+    """
+    if response.request.method != "GET" or not response.is_success:
+        return
+    for pattern, model in RESPONSE_MODELS:
+        if pattern.match(response.request.url.path):
+            response.read()
+            model.model_validate(response.json(), strict=True)
+
+
 @pytest.fixture
 def sdk(server: LiveServer, key: str) -> Iterator[ElevenLabs]:
-    """The official SDK, unchanged but for its base URL."""
-    with httpx.Client(timeout=30) as transport:  # the SDK's own option; lets the test close its connections
+    """The official SDK, unchanged but for its base URL; every body it gets is also validated strictly."""
+    # The SDK's own option: lets the test close its connections and see every response.
+    with httpx.Client(timeout=30, event_hooks={"response": [validate_strictly]}) as transport:
         yield ElevenLabs(api_key=key, base_url=server.url, httpx_client=transport)
+
+
+def attach_audio(server: LiveServer, conversation_id: str, data: bytes) -> None:
+    """Store ``data`` as the recording of a conversation of workspace ``acme`` (the session commits)."""
+
+    async def attach() -> None:
+        async with server.app.state.db.session() as session:
+            workspace = await get_workspace(session, WORKSPACE)
+            conv = await get_conversation(session, workspace.id, conversation_id)
+            await store_audio(session, conv, server.app.state.blobs, one_chunk(data))
+
+    server.call(attach())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -11,29 +12,20 @@ from elevenlabs.core.api_error import ApiError
 from elevenlabs.errors import UnprocessableEntityError
 from elevenlabs.types import GetConversationResponseModel, GetConversationsPageResponseModel
 
-from convhub.auth.service import get_workspace
 from convhub.conversations.schemas import AgentRef, TurnIn
-from convhub.conversations.service import attach_audio, get_conversation
 from convhub.providers.elevenlabs.mapper import conversation_from_elevenlabs
 from convhub.simulators.generate import generate_audio_bytes, generate_elevenlabs_conversation
-from convhub.storage.base import one_chunk
-from tests.elevenlabs_api.conftest import WORKSPACE, LiveServer
+from tests.elevenlabs_api.conftest import WORKSPACE, LiveServer, attach_audio
 from tests.factories import make_conversation
 
 # A finished Twilio call with tool calls and per-turn feedback, as ElevenLabs sends it.
 EL_BODY = generate_elevenlabs_conversation(13)
 
+RETELL_AGENT = AgentRef(provider_agent_id="ag_retell", name="Retell Rita")
+# Every endpoint for a conversation that came from ElevenLabs, and for one that did not.
+PROVIDERS = pytest.mark.parametrize("provider", ["elevenlabs", "retell"])
+
 pytestmark = pytest.mark.filterwarnings("ignore:The `__fields__` attribute is deprecated")  # inside the SDK
-
-
-def _attach(server: LiveServer, conversation_id: str, data: bytes) -> None:
-    async def attach() -> None:
-        async with server.app.state.db.session() as session:
-            workspace = await get_workspace(session, WORKSPACE)
-            conv = await get_conversation(session, workspace.id, conversation_id)
-            await attach_audio(session, conv, server.app.state.blobs, one_chunk(data))
-
-    server.call(attach())
 
 
 def _not_found(excinfo: pytest.ExceptionInfo[ApiError]) -> str:
@@ -49,7 +41,10 @@ def test_get_an_elevenlabs_conversation_by_either_id(server: LiveServer, sdk: El
     by_ours = conversations.get(conv_id)
     by_theirs = conversations.get(EL_BODY["conversation_id"])
     assert by_ours == by_theirs
-    assert by_ours.conversation_id == conv_id
+    # The ids the caller got from ElevenLabs, exactly: not convhub's.
+    assert (by_ours.conversation_id, by_ours.agent_id) == (EL_BODY["conversation_id"], EL_BODY["agent_id"])
+    [summary] = conversations.list().conversations
+    assert (summary.conversation_id, summary.agent_id) == (EL_BODY["conversation_id"], EL_BODY["agent_id"])
 
     meta, el_meta = by_ours.metadata, EL_BODY["metadata"]
     assert (by_ours.status, meta.start_time_unix_secs, meta.call_duration_secs) == (
@@ -105,6 +100,12 @@ def test_get_maps_roles_onto_user_and_agent(server: LiveServer, sdk: ElevenLabs,
                              cost_raw={"amount": 0.125, "unit": "usd"})
     [conv_id] = server.ingest(WORKSPACE, [conv])
     got = sdk.conversational_ai.conversations.get(conv_id)
+    # Not an ElevenLabs conversation: convhub's ids.
+    native = http.get(f"/v1/conversations/{conv_id}").json()
+    assert (got.conversation_id, got.agent_id) == (conv_id, native["agent_id"])
+    assert native["agent_id"].startswith("agt_")
+    [summary] = sdk.conversational_ai.conversations.list().conversations
+    assert (summary.conversation_id, summary.agent_id) == (conv_id, native["agent_id"])
     assert [(t.role, t.message) for t in got.transcript] == [
         ("user", "Can I talk to a person?"), ("agent", "Hi, this is Dana."), ("agent", None), ("agent", "Bye.")]
     user, operator, tool, agent = got.transcript
@@ -125,64 +126,97 @@ def test_get_maps_roles_onto_user_and_agent(server: LiveServer, sdk: ElevenLabs,
     GetConversationResponseModel.model_validate(http.get(f"/v1/convai/conversations/{conv_id}").json())
 
 
-def test_audio_streams_what_convhub_holds(server: LiveServer, sdk: ElevenLabs, http: httpx.Client) -> None:
-    with_audio, without = server.ingest(WORKSPACE, [make_conversation(has_audio=True), make_conversation()])
-    audio = generate_audio_bytes(with_audio, seconds=30)  # several chunks
-    _attach(server, with_audio, audio)
+@dataclass
+class Seeded:
+    """A conversation as this dialect knows it: the id it shows, and every id it answers to."""
+
+    convhub_id: str
+    conversation_id: str
+    refs: list[str]
+
+
+def _seed(server: LiveServer, provider: str, **fields: Any) -> Seeded:
+    """An ElevenLabs conversation (shown by ElevenLabs' id, addressed by both) or a Retell one (convhub's id)."""
+    agent = AgentRef(provider_agent_id="agent_support") if provider == "elevenlabs" else RETELL_AGENT
+    conv = make_conversation(provider=provider, agent=agent, **fields)
+    [convhub_id] = server.ingest(WORKSPACE, [conv])
+    if provider == "elevenlabs":
+        return Seeded(convhub_id, conv.provider_conversation_id, [conv.provider_conversation_id, convhub_id])
+    return Seeded(convhub_id, convhub_id, [convhub_id])
+
+
+@PROVIDERS
+def test_audio_streams_what_convhub_holds(server: LiveServer, sdk: ElevenLabs, http: httpx.Client,
+                                         provider: str) -> None:
+    with_audio, without = _seed(server, provider, has_audio=True), _seed(server, provider)
+    audio = generate_audio_bytes(with_audio.convhub_id, seconds=30)  # several chunks
+    attach_audio(server, with_audio.convhub_id, audio)
     conversations = sdk.conversational_ai.conversations
-    assert b"".join(conversations.audio.get(with_audio)) == audio
-    assert conversations.get(with_audio).has_audio is True
-    response = http.get(f"/v1/convai/conversations/{with_audio}/audio")
-    assert response.headers["content-type"] == "audio/mpeg"
+    for ref in with_audio.refs:
+        assert b"".join(conversations.audio.get(ref)) == audio
+        assert conversations.get(ref).has_audio is True
+        response = http.get(f"/v1/convai/conversations/{ref}/audio")
+        assert response.headers["content-type"] == "audio/mpeg"
 
-    assert conversations.get(without).has_audio is False
-    with pytest.raises(ApiError) as excinfo:
-        b"".join(conversations.audio.get(without))
-    assert _not_found(excinfo) == "This conversation has no audio."
+    for ref in without.refs:
+        assert conversations.get(ref).has_audio is False
+        with pytest.raises(ApiError) as excinfo:
+            b"".join(conversations.audio.get(ref))
+        assert _not_found(excinfo) == "This conversation has no audio."
 
 
-def test_feedback_shows_in_metadata(server: LiveServer, sdk: ElevenLabs) -> None:
-    [conv_id] = server.ingest(WORKSPACE, [make_conversation()])
+@PROVIDERS
+def test_feedback_shows_in_metadata(server: LiveServer, sdk: ElevenLabs, provider: str) -> None:
+    seeded = _seed(server, provider)
     conversations = sdk.conversational_ai.conversations
+    first, last = seeded.refs[0], seeded.refs[-1]  # ElevenLabs' id and convhub's, for an ElevenLabs conversation
 
     def feedback() -> tuple[Any, ...]:
-        fb = conversations.get(conv_id).metadata.feedback
+        got = conversations.get(seeded.conversation_id)
+        assert got.conversation_id == seeded.conversation_id
+        fb = got.metadata.feedback
         assert fb is not None
         return fb.type, fb.overall_score, fb.likes, fb.dislikes
 
     assert feedback() == (None, None, 0, 0)
-    conversations.feedback.create(conv_id, feedback="like")
+    conversations.feedback.create(first, feedback="like")
     assert feedback() == ("thumbs", "like", 1, 0)
-    conversations.feedback.create(conv_id, feedback="like")  # the same again changes nothing
+    conversations.feedback.create(last, feedback="like")  # the same again changes nothing
     assert feedback() == ("thumbs", "like", 1, 0)
-    conversations.feedback.create(conv_id, feedback="dislike")
+    conversations.feedback.create(last, feedback="dislike")
     assert feedback() == ("thumbs", "dislike", 0, 1)
-    conversations.feedback.create(conv_id, feedback=None)
+    conversations.feedback.create(first, feedback=None)
     assert feedback() == (None, None, 0, 0)
     with pytest.raises(UnprocessableEntityError) as excinfo:
-        conversations.feedback.create(conv_id, feedback="meh")
+        conversations.feedback.create(first, feedback="meh")
     assert excinfo.value.body["detail"][0]["loc"] == ["body", "feedback"]
     with pytest.raises(ApiError) as missing:
         conversations.feedback.create("conv_missing", feedback="like")
     _not_found(missing)
 
 
-def test_delete_then_get_is_not_found(server: LiveServer, sdk: ElevenLabs) -> None:
-    doomed, kept = server.ingest(WORKSPACE, [make_conversation(), make_conversation()])
-    _attach(server, doomed, b"ID3 audio")
+@PROVIDERS
+def test_delete_then_get_is_not_found(server: LiveServer, sdk: ElevenLabs, provider: str) -> None:
     conversations = sdk.conversational_ai.conversations
-    assert conversations.delete(doomed) == {}
-    # ElevenLabs' SDK maps only 422 to a class of its own on these methods; a 404 is its ApiError.
-    with pytest.raises(ApiError) as excinfo:
-        conversations.get(doomed)
-    assert doomed in _not_found(excinfo)
-    with pytest.raises(ApiError) as again:
-        conversations.delete(doomed)
-    _not_found(again)
-    with pytest.raises(ApiError) as audio:
-        b"".join(conversations.audio.get(doomed))
-    _not_found(audio)
-    assert [c.conversation_id for c in conversations.list().conversations] == [kept]
+    for ref_index in (0, -1):  # by the id shown, and (for an ElevenLabs conversation) by convhub's
+        doomed, kept = _seed(server, provider), _seed(server, provider)
+        attach_audio(server, doomed.convhub_id, b"ID3 audio")
+        ref = doomed.refs[ref_index]
+        assert conversations.delete(ref) == {}
+        # ElevenLabs' SDK maps only 422 to a class of its own on these methods; a 404 is its ApiError.
+        for gone in doomed.refs:
+            with pytest.raises(ApiError) as excinfo:
+                conversations.get(gone)
+            assert gone in _not_found(excinfo)
+            with pytest.raises(ApiError) as again:
+                conversations.delete(gone)
+            _not_found(again)
+            with pytest.raises(ApiError) as audio:
+                b"".join(conversations.audio.get(gone))
+            _not_found(audio)
+        assert [c.conversation_id for c in conversations.list().conversations] == [kept.conversation_id]
+        assert conversations.get(kept.refs[-1]).conversation_id == kept.conversation_id
+        conversations.delete(kept.conversation_id)
 
 
 def test_conversations_of_other_workspaces_are_invisible(server: LiveServer, sdk: ElevenLabs) -> None:

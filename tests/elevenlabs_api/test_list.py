@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from elevenlabs import ElevenLabs
 from elevenlabs.errors import UnprocessableEntityError
@@ -42,7 +43,8 @@ def _data(**values: Any) -> list[DataCollectionIn]:
 @dataclass
 class Dataset:
     sdk: ElevenLabs
-    labels: dict[str, str]  # convhub id → a, b, c, d
+    labels: dict[str, str]  # the id the dialect shows (ElevenLabs' own for a, c, d; convhub's for b) → a, b, c, d
+    agent_ids: dict[str, str]  # a, b, c, d → convhub's id of its agent
 
     def find(self, **params: Any) -> set[str]:
         """The labels of every conversation the SDK lists with ``params``."""
@@ -52,7 +54,7 @@ class Dataset:
 
 
 @pytest.fixture
-def data(server: LiveServer, sdk: ElevenLabs) -> Dataset:
+def data(server: LiveServer, sdk: ElevenLabs, http: httpx.Client) -> Dataset:
     """Four conversations that differ in every filtered field, plus one of another workspace."""
     convs = {
         "a": make_conversation(
@@ -62,8 +64,9 @@ def data(server: LiveServer, sdk: ElevenLabs) -> Dataset:
             data_collection=_data(intent="billing", amount=120, vip=True),
             turns=_turns("invoice", "lookup_invoice"),
         ),
-        "b": make_conversation(
-            agent=SALES, started_at=START["b"], duration_secs=200, call_successful="failure", rating=2,
+        "b": make_conversation(  # from Retell: the dialect shows convhub's ids
+            provider="retell", agent=SALES, started_at=START["b"], duration_secs=200, call_successful="failure",
+            rating=2,
             user_id="user-2", evaluation_results=_evals(resolved="failure", polite="success"),
             data_collection=_data(intent="refund", amount=15), turns=_turns("refund", "issue_refund"),
         ),
@@ -79,9 +82,11 @@ def data(server: LiveServer, sdk: ElevenLabs) -> Dataset:
                                                                             "issue_refund"),
         ),
     }
-    ids = server.ingest(WORKSPACE, list(convs.values()))
+    ids = dict(zip(convs, server.ingest(WORKSPACE, list(convs.values())), strict=True))
     server.ingest("elsewhere", [make_conversation(agent=SUPPORT, started_at=START["a"], user_id="user-1")])
-    return Dataset(sdk, dict(zip(ids, convs, strict=True)))
+    shown = {label: ids[label] if label == "b" else conv.provider_conversation_id for label, conv in convs.items()}
+    agent_ids = {label: http.get(f"/v1/conversations/{ids[label]}").json()["agent_id"] for label in convs}
+    return Dataset(sdk, {shown[label]: label for label in convs}, agent_ids)
 
 
 def _unix(label: str) -> int:
@@ -152,11 +157,12 @@ def test_tool_search_and_agent_filters(data: Dataset) -> None:
     assert data.find(search="refund") == {"b", "d"}
     assert data.find(search="weather") == {"c"}
     assert data.find(search="no such words anywhere") == set()
-    assert data.find(agent_id="agent_sales") == {"b"}  # the provider's agent id
-    support_id = next(c.agent_id for c in data.sdk.conversational_ai.conversations.list(agent_id="agent_support")
-                      .conversations)
+    assert data.find(agent_id="agent_sales") == {"b"}  # the provider's agent id (Retell's)
+    assert data.find(agent_id=data.agent_ids["b"]) == {"b"}  # convhub's agent id
+    support_id = data.agent_ids["a"]
     assert support_id.startswith("agt_")
     assert data.find(agent_id=support_id) == {"a", "c", "d"}  # convhub's agent id
+    assert data.find(agent_id="agent_support") == {"a", "c", "d"}  # ElevenLabs' agent id
     assert data.find(agent_id="agent_nobody") == set()
     combined = data.find(agent_id="agent_support", call_successful="success", tool_names=["issue_refund"])
     assert combined == {"d"}
@@ -169,7 +175,12 @@ def test_summaries_fields_and_order(data: Dataset) -> None:
     assert all(c.transcript_summary is None for c in excluded)
     included = conversations.list(summary_mode="include").conversations
     assert {c.transcript_summary for c in included} == {"The caller asked about an invoice."}
+    # The ids the caller knows: ElevenLabs' own for an ElevenLabs conversation, convhub's for a Retell one.
+    assert {data.labels[c.conversation_id]: c.agent_id for c in included} == {
+        "a": "agent_support", "b": data.agent_ids["b"], "c": "agent_support", "d": "agent_support"}
+    assert data.agent_ids["b"].startswith("agt_")
     first = next(c for c in included if data.labels[c.conversation_id] == "b")
+    assert first.conversation_id.startswith("conv_") and first.conversation_id in data.labels
     assert first.agent_name == "Sales Sue"
     assert first.start_time_unix_secs == _unix("b")
     assert first.call_duration_secs == 200
@@ -182,8 +193,12 @@ def test_summaries_fields_and_order(data: Dataset) -> None:
 
 
 def test_cursor_walks_every_page_once(server: LiveServer, sdk: ElevenLabs) -> None:
-    ids = server.ingest(WORKSPACE, [make_conversation(started_at=BASE_TIME + timedelta(minutes=i % 4))
-                                    for i in range(8)])  # ties on start time: the id breaks them
+    # ties on start time: the id breaks them; half from ElevenLabs (shown by their ids), half from Retell
+    convs = [make_conversation(started_at=BASE_TIME + timedelta(minutes=i % 4),
+                               provider="elevenlabs" if i % 2 else "retell") for i in range(8)]
+    stored = server.ingest(WORKSPACE, convs)
+    ids = [conv.provider_conversation_id if conv.provider == "elevenlabs" else convhub_id
+           for conv, convhub_id in zip(convs, stored, strict=True)]
     seen: list[str] = []
     pages, cursor = 0, None
     while True:

@@ -28,10 +28,12 @@ NOW = 1_800_000_000.0
 
 
 @pytest.fixture
-def agent_id(server: LiveServer, sdk: ElevenLabs) -> str:
+def agent_id(server: LiveServer, http: httpx.Client) -> str:
     """convhub's id of the mirrored ElevenLabs agent ``agent_support``."""
-    server.ingest(WORKSPACE, [make_conversation()])
-    return str(sdk.conversational_ai.conversations.list().conversations[0].agent_id)
+    [conv_id] = server.ingest(WORKSPACE, [make_conversation()])
+    agent: str = http.get(f"/v1/conversations/{conv_id}").json()["agent_id"]
+    assert agent.startswith("agt_")
+    return agent
 
 
 # ------------------------------------------------------------------ endpoints
@@ -42,14 +44,17 @@ def test_signed_url_opens_a_conversation_with_the_agent(server: LiveServer, sdk:
     url = urlsplit(conversations.get_signed_url(agent_id="agent_support").signed_url)  # provider id accepted
     assert (url.scheme, url.netloc, url.path) == ("ws", server.url.removeprefix("http://"), "/v1/convai/conversation")
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
-    assert query["agent_id"] == agent_id  # always convhub's id
-    grant = verify_conversation_signature(SECRET, query["conversation_signature"], agent_id)
+    assert query["agent_id"] == "agent_support"  # the agent_id the caller passed, not a translated one
+    grant = verify_conversation_signature(SECRET, query["conversation_signature"], "agent_support")
     assert grant is not None
+    assert grant.agent_id == agent_id  # the grant names convhub's agent
+    assert verify_conversation_signature(SECRET, query["conversation_signature"], agent_id) == grant
     assert grant.workspace_id.startswith("ws_")
     assert (grant.conversation_id, grant.single_use) == (None, False)
     assert grant.expires_at - time.time() == pytest.approx(15 * 60, abs=30)
 
     once = urlsplit(conversations.get_signed_url(agent_id=agent_id, include_conversation_id=True).signed_url)
+    assert parse_qs(once.query)["agent_id"] == [agent_id]  # convhub's id, as passed
     signature = parse_qs(once.query)["conversation_signature"][0]
     single = verify_conversation_signature(SECRET, signature, agent_id)
     assert single is not None and single.single_use
@@ -71,14 +76,18 @@ def test_signed_url_follows_the_scheme_the_client_used(http: httpx.Client, agent
 
 def test_token_names_a_fresh_conversation(sdk: ElevenLabs, agent_id: str) -> None:
     conversations = sdk.conversational_ai.conversations
-    token = conversations.get_webrtc_token(agent_id=agent_id, participant_name="Ada Lovelace").token
+    answer = conversations.get_webrtc_token(agent_id=agent_id, participant_name="Ada Lovelace")
+    token = answer.token
     grant = verify_conversation_token(SECRET, token, agent_id=agent_id)
     assert grant is not None
     assert (grant.agent_id, grant.participant_name) == (agent_id, "Ada Lovelace")
     assert grant.conversation_id.startswith("conv_")
-    other = verify_conversation_token(SECRET, conversations.get_webrtc_token(agent_id="agent_support").token)
+    assert answer.conversation_id == grant.conversation_id  # the conversation the token opens
+    by_theirs = conversations.get_webrtc_token(agent_id="agent_support")
+    other = verify_conversation_token(SECRET, by_theirs.token, agent_id="agent_support")
     assert other is not None and other.participant_name is None
-    assert other.conversation_id != grant.conversation_id
+    assert other.agent_id == agent_id
+    assert other.conversation_id == by_theirs.conversation_id != grant.conversation_id
     assert verify_conversation_signature(SECRET, token, agent_id) is None  # a token is no URL signature
 
 
@@ -146,13 +155,27 @@ def test_signature_for_another_agent_is_refused() -> None:
     assert verify_conversation_signature(SECRET, _sign(), "agt_2", now=NOW) is None
 
 
+def test_signature_holds_under_the_id_the_caller_passed() -> None:
+    url = sign_conversation_url(SECRET, ws_base_url="ws://hub", workspace_id="ws_1", agent_id="agt_1",
+                                agent_ref="agent_el_1", include_conversation_id=False, ttl_secs=60, now=NOW)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert query["agent_id"] == "agent_el_1"
+    for ref in ("agent_el_1", "agt_1"):
+        grant = verify_conversation_signature(SECRET, query["conversation_signature"], ref, now=NOW)
+        assert grant is not None and grant.agent_id == "agt_1", ref
+    assert verify_conversation_signature(SECRET, query["conversation_signature"], "agent_el_2", now=NOW) is None
+
+
 def test_token_round_trip_and_refusals() -> None:
-    token = issue_conversation_token(SECRET, workspace_id="ws_1", agent_id="agt_1", participant_name="Zoë",
-                                     ttl_secs=60, now=NOW)
+    issued = issue_conversation_token(SECRET, workspace_id="ws_1", agent_id="agt_1", participant_name="Zoë",
+                                      ttl_secs=60, agent_ref="agent_el_1", now=NOW)
+    token = issued.token
     grant = verify_conversation_token(SECRET, token, agent_id="agt_1", now=NOW + 60)
     assert grant is not None
     assert (grant.workspace_id, grant.agent_id, grant.participant_name) == ("ws_1", "agt_1", "Zoë")
+    assert grant.conversation_id == issued.conversation_id
     assert grant.conversation_id.startswith("conv_")
+    assert verify_conversation_token(SECRET, token, agent_id="agent_el_1", now=NOW) == grant  # the id passed
     assert verify_conversation_token(SECRET, token, now=NOW) is not None  # the agent check is optional
     assert verify_conversation_token(SECRET, token, agent_id="agt_2", now=NOW) is None
     assert verify_conversation_token(SECRET, token, now=NOW + 61) is None

@@ -150,6 +150,14 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         stmt = self.scoped(select(Agent.id, Agent.name).where(Agent.id.in_(ids)), Agent)
         return {row.id: row.name for row in await self.session.execute(stmt)}
 
+    async def agents(self, agent_ids: Iterable[str]) -> dict[str, Agent]:
+        """id → agent, for those of ``agent_ids`` in this workspace."""
+        ids = set(agent_ids)
+        if not ids:
+            return {}
+        stmt = self.scoped(select(Agent).where(Agent.id.in_(ids)), Agent)
+        return {agent.id: agent for agent in (await self.session.execute(stmt)).scalars()}
+
     async def resolve_agent_refs(self, refs: Sequence[str]) -> list[str]:
         """convhub agent ids for refs that are convhub ids or providers' agent ids."""
         stmt = self.scoped(

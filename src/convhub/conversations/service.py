@@ -28,7 +28,7 @@ from convhub.conversations.schemas import (
 from convhub.errors import NotFound, Unprocessable
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.time import as_utc, utcnow
-from convhub.models import Conversation, Turn
+from convhub.models import Agent, Conversation, Turn
 from convhub.privacy.audit import record
 from convhub.storage.base import BlobStore
 
@@ -38,9 +38,13 @@ MAX_PAGE = 100
 @dataclass
 class Page:
     rows: list[Conversation]
-    agent_names: dict[str, str]
+    agents: dict[str, Agent]  # the rows' agents by id
     next_cursor: str | None
     has_more: bool
+
+    @property
+    def agent_names(self) -> dict[str, str]:
+        return {agent_id: agent.name for agent_id, agent in self.agents.items()}
 
 
 async def list_conversations(
@@ -73,8 +77,8 @@ async def list_conversations(
             "v": value.isoformat() if isinstance(value, datetime) else value,
             "id": last.id,
         })
-    names = await repo.agent_names(r.agent_id for r in rows)
-    return Page(rows=rows, agent_names=names, next_cursor=next_cursor, has_more=has_more)
+    agents = await repo.agents(r.agent_id for r in rows)
+    return Page(rows=rows, agents=agents, next_cursor=next_cursor, has_more=has_more)
 
 
 def _decode_cursor(codec: CursorCodec, cursor: str, sort: SortField, descending: bool) -> tuple[Any, str]:
@@ -122,6 +126,12 @@ async def resolve_agent(session: AsyncSession, workspace_id: str, ref: str) -> s
 
 async def get_turns(session: AsyncSession, conversation: Conversation) -> list[Turn]:
     return await ConversationRepository(session, conversation.workspace_id).turns(conversation.id)
+
+
+async def agent_of(session: AsyncSession, conversation: Conversation) -> Agent | None:
+    """The conversation's agent (its name, and the provider's id for a mirrored one)."""
+    agents = await ConversationRepository(session, conversation.workspace_id).agents([conversation.agent_id])
+    return agents.get(conversation.agent_id)
 
 
 async def agent_name(session: AsyncSession, conversation: Conversation) -> str | None:

@@ -5,7 +5,9 @@ convhub by pointing its base URL here. The endpoints only parse, call
 :mod:`convhub.conversations.service` and shape the answer (:mod:`.shape`).
 
 A conversation is addressed by convhub's id or, when it came from ElevenLabs,
-by its original ElevenLabs id.
+by its original ElevenLabs id; an agent by convhub's id or the provider's. The
+answers carry the ids the caller knows (see :mod:`.shape`), and a signed URL
+the ``agent_id`` the caller passed.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ async def list_conversations(
     include = query.summary_mode == "include"
     return ConversationsPage(
         conversations=[
-            shape.summary(row, page.agent_names.get(row.agent_id), include_summary=include) for row in page.rows
+            shape.summary(row, page.agents.get(row.agent_id), include_summary=include) for row in page.rows
         ],
         next_cursor=page.next_cursor,
         has_more=page.has_more,
@@ -117,7 +119,7 @@ async def get_conversation(
 ) -> ConversationDetail:
     conv = await _conversation(session, subject.workspace_id, conversation_id)
     turns = await service.get_turns(session, conv)
-    return shape.detail(conv, turns, await service.agent_name(session, conv))
+    return shape.detail(conv, turns, await service.agent_of(session, conv))
 
 
 @router.delete(
@@ -186,8 +188,9 @@ def _ws_base_url(request: Request) -> str:
     "/conversation/get-signed-url",
     response_model=SignedUrl,
     summary="Get a signed URL",
-    description="A WebSocket URL that opens a conversation with the agent without the API key. It expires; with "
-    "include_conversation_id it names a fresh conversation and can be used once.",
+    description="A WebSocket URL that opens a conversation with the agent without the API key; it carries the "
+    "agent_id as passed. It expires; with include_conversation_id it names a fresh conversation and can be used "
+    "once.",
     responses=_responses(NotFound),
 )
 async def get_signed_url(
@@ -205,6 +208,7 @@ async def get_signed_url(
         agent_id=await _agent(session, subject.workspace_id, agent_id),
         include_conversation_id=include_conversation_id,
         ttl_secs=settings.signed_url_ttl_secs,
+        agent_ref=agent_id,
     )
     return SignedUrl(signed_url=url)
 
@@ -213,7 +217,8 @@ async def get_signed_url(
     "/conversation/token",
     response_model=ConversationToken,
     summary="Get a conversation token",
-    description="A short-lived token that opens one new conversation with the agent.",
+    description="A short-lived token that opens one new conversation with the agent; conversation_id is the id "
+    "that conversation will have.",
     responses=_responses(NotFound),
 )
 async def get_conversation_token(
@@ -227,11 +232,12 @@ async def get_conversation_token(
     ] = None,
 ) -> ConversationToken:
     settings = request.app.state.settings
-    token = issue_conversation_token(
+    issued = issue_conversation_token(
         settings.resolved_secret_key,
         workspace_id=subject.workspace_id,
         agent_id=await _agent(session, subject.workspace_id, agent_id),
         participant_name=participant_name,
         ttl_secs=settings.token_ttl_secs,
+        agent_ref=agent_id,
     )
-    return ConversationToken(token=token)
+    return ConversationToken(token=issued.token, conversation_id=issued.conversation_id)

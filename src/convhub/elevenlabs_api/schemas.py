@@ -272,3 +272,4 @@ class ConversationToken(BaseModel):
     """``TokenResponseModel``."""
 
     token: str
+    conversation_id: str = Field(description="The id of the conversation the token opens.")

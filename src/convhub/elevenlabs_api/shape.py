@@ -2,7 +2,11 @@
 
 Pure functions, no I/O. Decisions worth knowing:
 
-* **ids** — ``conversation_id`` and ``agent_id`` are convhub's own ids.
+* **ids** — the ids the caller knows. A conversation that came from ElevenLabs
+  (sync, webhook or import) carries ElevenLabs' own ``conversation_id`` and
+  ``agent_id``, exactly as ElevenLabs returned them, so code that stored them
+  finds them again; any other conversation carries convhub's ids. The endpoints
+  accept both forms.
 * **roles** — ElevenLabs knows ``user`` and ``agent`` only. A human operator who
   took over speaks for the agent side, so ``human_operator`` → ``agent``. A
   ``tool`` turn becomes an ``agent`` turn without a message that carries its tool
@@ -51,7 +55,7 @@ from convhub.elevenlabs_api.schemas import (
     TwilioPhoneCall,
 )
 from convhub.kit.time import to_unix
-from convhub.models import Conversation, Turn
+from convhub.models import Agent, Conversation, Turn
 
 ELEVENLABS = "elevenlabs"
 _TOOL_RESULT_TYPES = frozenset({"client", "webhook", "mcp", "system", "api_integration_webhook", "workflow"})
@@ -59,11 +63,29 @@ _SCORES = ("like", "dislike")
 _MEDIA = ("audio", "text")
 
 
-def summary(conv: Conversation, agent_name: str | None, *, include_summary: bool) -> ConversationSummary:
+def conversation_id(conv: Conversation) -> str:
+    """The id this dialect shows for ``conv``: ElevenLabs' own for an ElevenLabs conversation, else convhub's."""
+    if conv.provider == ELEVENLABS and conv.provider_conversation_id:
+        return conv.provider_conversation_id
+    return conv.id
+
+
+def agent_id(conv: Conversation, agent: Agent | None) -> str:
+    """The agent id this dialect shows for ``conv``: the ElevenLabs agent id of an ElevenLabs conversation
+    (its mirrored agent's, else the one in ElevenLabs' stored body), else convhub's."""
+    if conv.provider != ELEVENLABS:
+        return conv.agent_id
+    if agent is not None and agent.provider == ELEVENLABS and agent.provider_agent_id:
+        return agent.provider_agent_id
+    stored = _raw(conv).get("agent_id")
+    return stored if isinstance(stored, str) and stored else conv.agent_id
+
+
+def summary(conv: Conversation, agent: Agent | None, *, include_summary: bool) -> ConversationSummary:
     return ConversationSummary(
-        agent_id=conv.agent_id,
-        agent_name=agent_name,
-        conversation_id=conv.id,
+        agent_id=agent_id(conv, agent),
+        agent_name=None if agent is None else agent.name,
+        conversation_id=conversation_id(conv),
         start_time_unix_secs=to_unix(conv.started_at),
         call_duration_secs=conv.duration_secs,
         message_count=conv.message_count,
@@ -76,16 +98,16 @@ def summary(conv: Conversation, agent_name: str | None, *, include_summary: bool
     )
 
 
-def detail(conv: Conversation, turns: Iterable[Turn], agent_name: str | None) -> ConversationDetail:
+def detail(conv: Conversation, turns: Iterable[Turn], agent: Agent | None) -> ConversationDetail:
     raw = _raw(conv)
     raw_metadata = _mapping(raw.get("metadata"))
     client_data = _mapping(raw.get("conversation_initiation_client_data"))
     has_audio = bool(conv.audio_key)
     keep_extra = conv.provider == ELEVENLABS
     return ConversationDetail(
-        agent_id=conv.agent_id,
-        agent_name=agent_name,
-        conversation_id=conv.id,
+        agent_id=agent_id(conv, agent),
+        agent_name=None if agent is None else agent.name,
+        conversation_id=conversation_id(conv),
         status=Status(conv.status),
         user_id=conv.user_id,
         transcript=[t for t in (_turn(turn, keep_extra=keep_extra) for turn in turns) if t is not None],

@@ -6,6 +6,11 @@ seeing the key. Both are :class:`~convhub.kit.crypto.Signer` payloads under
 purposes of their own, so a token is never accepted as a URL signature or the
 other way round, and neither as anything else convhub signs.
 
+A credential names the agent by convhub's id, and also by the id the caller
+asked with when that was another (a provider's agent id): the signed URL
+carries the caller's ``agent_id`` as it was passed, and either id is accepted
+back.
+
 Every credential carries a random ``nonce``. One that also carries a
 ``conversation_id`` is meant to be used once: the realtime endpoint records the
 nonce (or the conversation id) when it accepts it and refuses it the second
@@ -44,6 +49,14 @@ class SignedConversation:
 
 
 @dataclass(frozen=True)
+class IssuedToken:
+    """A fresh conversation token and the id of the conversation it opens."""
+
+    token: str
+    conversation_id: str
+
+
+@dataclass(frozen=True)
 class ConversationToken:
     """What a valid conversation token grants; it always names the conversation it opens."""
 
@@ -55,6 +68,17 @@ class ConversationToken:
     expires_at: int  # Unix seconds
 
 
+def _agent_claims(agent_id: str, agent_ref: str | None) -> dict[str, str]:
+    claims = {"agent": agent_id}
+    if agent_ref is not None and agent_ref != agent_id:
+        claims["ref"] = agent_ref
+    return claims
+
+
+def _names_agent(payload: dict[str, Any], agent_ref: str) -> bool:
+    return agent_ref in (payload.get("agent"), payload.get("ref"))
+
+
 def sign_conversation(
     secret: str,
     *,
@@ -62,10 +86,16 @@ def sign_conversation(
     agent_id: str,
     include_conversation_id: bool,
     ttl_secs: int,
+    agent_ref: str | None = None,
     now: float | None = None,
 ) -> str:
-    """A ``conversation_signature`` for ``agent_id``; with a fresh conversation id when asked."""
-    payload: dict[str, Any] = {"ws": workspace_id, "agent": agent_id, "nonce": secrets.token_urlsafe(12)}
+    """A ``conversation_signature`` for ``agent_id`` (convhub's), also valid under ``agent_ref`` (the id the
+    caller named the agent by); with a fresh conversation id when asked."""
+    payload: dict[str, Any] = {
+        "ws": workspace_id,
+        **_agent_claims(agent_id, agent_ref),
+        "nonce": secrets.token_urlsafe(12),
+    }
     if include_conversation_id:
         payload["conv"] = new_id("conv")
     return Signer(secret, SIGNED_URL_PURPOSE).sign(payload, ttl_secs, now=now)
@@ -79,12 +109,14 @@ def sign_conversation_url(
     agent_id: str,
     include_conversation_id: bool,
     ttl_secs: int,
+    agent_ref: str | None = None,
     now: float | None = None,
 ) -> str:
     """``<ws_base_url>/v1/convai/conversation?agent_id=…&conversation_signature=…``.
 
     ``ws_base_url`` is the scheme and host the client reaches convhub on, such as
-    ``wss://convhub.example.com``.
+    ``wss://convhub.example.com``. The URL's ``agent_id`` is ``agent_ref`` when given
+    (the id the caller asked with), else ``agent_id``.
     """
     signature = sign_conversation(
         secret,
@@ -92,27 +124,30 @@ def sign_conversation_url(
         agent_id=agent_id,
         include_conversation_id=include_conversation_id,
         ttl_secs=ttl_secs,
+        agent_ref=agent_ref,
         now=now,
     )
-    query = urlencode({"agent_id": agent_id, "conversation_signature": signature})
+    query = urlencode({"agent_id": agent_ref or agent_id, "conversation_signature": signature})
     return f"{ws_base_url.rstrip('/')}{CONVERSATION_PATH}?{query}"
 
 
 def verify_conversation_signature(
     secret: str, signature: str, agent_id: str, *, now: float | None = None
 ) -> SignedConversation | None:
-    """The grant of ``signature`` when it is genuine, unexpired and made for ``agent_id``; else None."""
+    """The grant of ``signature`` when it is genuine, unexpired and made for ``agent_id`` (either id it was
+    signed under); else None. The grant names the agent by convhub's id."""
     payload = Signer(secret, SIGNED_URL_PURPOSE).verify(signature, now=now)
-    if payload is None or payload.get("agent") != agent_id:
+    if payload is None or not _names_agent(payload, agent_id):
         return None
-    workspace_id, nonce, conversation_id = payload.get("ws"), payload.get("nonce"), payload.get("conv")
-    if not isinstance(workspace_id, str) or not isinstance(nonce, str):
+    workspace_id, agent, nonce = payload.get("ws"), payload.get("agent"), payload.get("nonce")
+    conversation_id = payload.get("conv")
+    if not isinstance(workspace_id, str) or not isinstance(agent, str) or not isinstance(nonce, str):
         return None
     if conversation_id is not None and not isinstance(conversation_id, str):
         return None
     return SignedConversation(
         workspace_id=workspace_id,
-        agent_id=agent_id,
+        agent_id=agent,
         conversation_id=conversation_id,
         nonce=nonce,
         expires_at=int(payload["exp"]),
@@ -126,24 +161,28 @@ def issue_conversation_token(
     agent_id: str,
     participant_name: str | None,
     ttl_secs: int,
+    agent_ref: str | None = None,
     now: float | None = None,
-) -> str:
-    """A short-lived token that opens one new conversation with ``agent_id``."""
+) -> IssuedToken:
+    """A short-lived token that opens one new conversation with ``agent_id`` (also valid under ``agent_ref``),
+    and that conversation's id."""
+    conversation_id = new_id("conv")
     payload: dict[str, Any] = {
         "ws": workspace_id,
-        "agent": agent_id,
-        "conv": new_id("conv"),
+        **_agent_claims(agent_id, agent_ref),
+        "conv": conversation_id,
         "nonce": secrets.token_urlsafe(12),
     }
     if participant_name is not None:
         payload["name"] = participant_name
-    return Signer(secret, TOKEN_PURPOSE).sign(payload, ttl_secs, now=now)
+    return IssuedToken(Signer(secret, TOKEN_PURPOSE).sign(payload, ttl_secs, now=now), conversation_id)
 
 
 def verify_conversation_token(
     secret: str, token: str, *, agent_id: str | None = None, now: float | None = None
 ) -> ConversationToken | None:
-    """The grant of ``token`` when genuine and unexpired (and for ``agent_id``, when given); else None."""
+    """The grant of ``token`` when genuine and unexpired (and for ``agent_id``, by either id it was issued
+    under, when given); else None. The grant names the agent by convhub's id."""
     payload = Signer(secret, TOKEN_PURPOSE).verify(token, now=now)
     if payload is None:
         return None
@@ -153,7 +192,7 @@ def verify_conversation_token(
     name = payload.get("name")
     if name is not None and not isinstance(name, str):
         return None
-    if agent_id is not None and fields["agent"] != agent_id:
+    if agent_id is not None and not _names_agent(payload, agent_id):
         return None
     return ConversationToken(
         workspace_id=str(fields["ws"]),
