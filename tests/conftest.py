@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from convhub.app import create_app
 from convhub.auth.scopes import parse_scopes
@@ -31,11 +32,29 @@ from convhub.conversations.ingest import ingest_many
 from convhub.conversations.schemas import ConversationIn
 from convhub.db import Database
 from convhub.migrate import upgrade
+from tests.tenant_scope import TenantGuard
 
 PG_ADMIN_URL = os.environ.get("CONVHUB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b.strip() for b in os.environ.get("CONVHUB_TEST_BACKENDS", "sqlite,postgres").split(",") if b.strip()]
 TABLES = ["audit_log", "tool_usages", "data_collection_values", "evaluation_results", "turns", "conversations",
           "agents", "api_keys", "workspaces"]
+
+
+# Every statement convhub runs through a session, in every test and on every database (the test's own, a live
+# server's, the CLI's), must be scoped to a workspace or marked as across workspaces: tests/tenant_scope.py.
+TENANT_GUARD = TenantGuard()
+event.listen(Session, "do_orm_execute", TENANT_GUARD.check)
+
+
+@pytest.fixture(autouse=True)
+def tenant_guard() -> Iterator[TenantGuard]:
+    """Fails the test when convhub's code ran a statement on a tenant table without the workspace filter (the
+    statement also raised where it ran, but code under test may have caught that)."""
+    TENANT_GUARD.violations.clear()
+    yield TENANT_GUARD
+    found, TENANT_GUARD.violations[:] = list(TENANT_GUARD.violations), []
+    if found:
+        pytest.fail("statements without the workspace filter:\n" + "\n".join(found))
 
 
 def _pg_answers() -> bool:

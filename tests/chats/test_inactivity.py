@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from convhub.auth.service import ensure_workspace
-from convhub.chats.repository import ChatRepository, idle_chats
+from convhub.chats.repository import ChatLookup, ChatRepository
 from convhub.chats.service import end_inactive
 from convhub.chats.tasks import end_idle_chats
 from convhub.config import Settings
@@ -75,7 +75,7 @@ async def test_a_chat_that_moves_after_it_was_found_idle_is_left_alone(
 ) -> None:
     await _idle_for(database, chat["id"], 40)
     async with database.session() as session:
-        [found] = await idle_chats(session, utcnow() - timedelta(minutes=30))
+        [found] = await ChatLookup(session).idle(utcnow() - timedelta(minutes=30))
     await send(authed, chat["id"], "Sorry, I was away. How long do refunds take?")
 
     async with database.session() as session:

@@ -1,4 +1,4 @@
-"""messages/repository.py: the chat's prebuilt statements stay inside the repository's workspace."""
+"""chats/repository.py: the chat's statements stay inside the repository's workspace."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from convhub.connections import service
-from convhub.connections.repository import get_unscoped
+from convhub.connections.repository import ConnectionLookup
 from convhub.db import Database
 from convhub.kit.secretbox import SecretBox
 from convhub.models import ProviderConnection
@@ -22,7 +22,7 @@ async def _load(url: str, connection_id: str) -> ProviderConnection | None:
     database = Database(url)
     try:
         async with database.session() as session:
-            return await get_unscoped(session, connection_id)
+            return await ConnectionLookup(session).get(connection_id)
     finally:
         await database.dispose()
 

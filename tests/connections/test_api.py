@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from convhub.connections import service
-from convhub.connections.repository import ConnectionRepository, due_for_sync, get_unscoped
+from convhub.connections.repository import ConnectionLookup, ConnectionRepository
 from convhub.db import Database
 from convhub.kit.secretbox import SecretBox, SecretUnreadable
 from convhub.kit.time import utcnow
@@ -182,7 +182,7 @@ async def test_setting_an_interval_makes_a_sync_due_and_null_removes_the_schedul
     assert scheduled["sync_interval_secs"] == 60
     assert scheduled["next_sync_at"] is not None
     async with database.session() as session:
-        assert [c.id for c in await due_for_sync(session, utcnow())] == [created["id"]]
+        assert [c.id for c in await ConnectionLookup(session).due_for_sync(utcnow())] == [created["id"]]
         next_sync_at = (await _stored(database, created["id"])).next_sync_at
         assert next_sync_at is not None and next_sync_at >= before - timedelta(seconds=1)
 
@@ -190,7 +190,7 @@ async def test_setting_an_interval_makes_a_sync_due_and_null_removes_the_schedul
 
     assert (unscheduled["sync_interval_secs"], unscheduled["next_sync_at"]) == (None, None)
     async with database.session() as session:
-        assert await due_for_sync(session, utcnow()) == []
+        assert await ConnectionLookup(session).due_for_sync(utcnow()) == []
 
 
 async def test_delete_removes_the_connection(authed: httpx.AsyncClient) -> None:
@@ -256,8 +256,8 @@ async def test_unscoped_lookups_find_connections_of_every_workspace(
     await _create(authed)  # no schedule: never due
 
     async with database.session() as session:
-        due = {c.id for c in await due_for_sync(session, utcnow())}
-        found = await get_unscoped(session, theirs["id"])
+        due = {c.id for c in await ConnectionLookup(session).due_for_sync(utcnow())}
+        found = await ConnectionLookup(session).get(theirs["id"])
         assert found is not None
         assert await ConnectionRepository(session, found.workspace_id).get(mine["id"]) is None  # scoped: not theirs
         found.next_sync_at = utcnow() + timedelta(minutes=5)  # as if it had just synced
@@ -265,8 +265,8 @@ async def test_unscoped_lookups_find_connections_of_every_workspace(
     assert due == {mine["id"], theirs["id"]}
     assert found.workspace_id != (await _stored(database, mine["id"])).workspace_id
     async with database.session() as session:
-        assert [c.id for c in await due_for_sync(session, utcnow())] == [mine["id"]]
-        assert await get_unscoped(session, "conn_nope") is None
+        assert [c.id for c in await ConnectionLookup(session).due_for_sync(utcnow())] == [mine["id"]]
+        assert await ConnectionLookup(session).get("conn_nope") is None
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.sql import Select
 
-from convhub.chats.repository import _CONVERSATION_WITH_AGENT
-from convhub.conversations.repository import ConversationRepository, matching_ref
+from convhub.conversations.repository import ConversationRepository
 from convhub.db import Database
-from convhub.kit.repository import WORKSPACE_PARAM
-from convhub.models import Conversation, Workspace
+from convhub.models import Workspace
 from tests.conftest import ingest_into
 from tests.factories import make_conversation
 
@@ -43,11 +41,12 @@ def _plan(database: Database, stmt: Select[Any]) -> tuple[str, tuple[Any, ...]]:
     return f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params[name] for name in compiled.positiontup or ())
 
 
-def _lookups(ref: str, workspace_id: str) -> list[Select[Any]]:
+def _lookups(repo: ConversationRepository, ref: str) -> list[Select[Any]]:
+    """The statements of ``get_by_ref`` (any provider's id, one provider's) and of ``get_with_agent``."""
     return [
-        select(Conversation).where(matching_ref(ref, workspace_id)).limit(1),
-        select(Conversation).where(matching_ref(ref, workspace_id, provider="vapi")).limit(1),
-        _CONVERSATION_WITH_AGENT.params(p_ref=ref, **{WORKSPACE_PARAM: workspace_id}),
+        repo.by_ref_statement(ref),
+        repo.by_ref_statement(ref, provider="vapi"),
+        repo.with_agent_statement(ref),
     ]
 
 
@@ -58,7 +57,7 @@ async def test_the_lookup_searches_indexes_instead_of_walking_the_workspace(data
         workspace_id = (await session.execute(select(Workspace.id).where(Workspace.name == "acme"))).scalar_one()
         if not database.is_sqlite:
             await conn.exec_driver_sql("ANALYZE conversations")  # the planner's figures, as a live database has them
-        for stmt in _lookups(ref, workspace_id):
+        for stmt in _lookups(ConversationRepository(session, workspace_id), ref):
             if database.is_sqlite:
                 query, params = _plan(database, stmt)
                 steps = [row[3] for row in await conn.exec_driver_sql(query, params)]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, or_
 
-from convhub.kit.repository import WorkspaceRepository
-from convhub.models import Agent, AgentDocument, Conversation
+from convhub.kit.repository import CrossWorkspaceRepository, WorkspaceRepository
+from convhub.models import Agent, AgentDocument
 
 NATIVE = "convhub"
 
@@ -28,74 +27,86 @@ class AgentRepository(WorkspaceRepository[Agent]):
 
     async def page(self, *, after: str | None, limit: int, provider: str | None = None) -> list[Agent]:
         """Up to ``limit`` agents in id order (ids sort by creation), after the id ``after``."""
-        stmt = self.scoped(select(Agent))
-        if after is not None:
-            stmt = stmt.where(Agent.id > after)
+        stmt = self.select()
         if provider is not None:
             stmt = stmt.where(Agent.provider == provider)
-        return list((await self.session.execute(stmt.order_by(Agent.id).limit(limit))).scalars())
+        return await self.paginate(stmt, keys=[Agent.id.expression], after=None if after is None else [after],
+                                   limit=limit)
+
+    async def names(self, agent_ids: Iterable[str]) -> dict[str, str]:
+        ids = set(agent_ids)
+        if not ids:
+            return {}
+        stmt = self.select(Agent.id, Agent.name).where(Agent.id.in_(ids))
+        return {row.id: row.name for row in await self.session.execute(stmt)}
+
+    async def resolve_refs(self, refs: Sequence[str]) -> list[str]:
+        """convhub agent ids for refs that are convhub ids or providers' agent ids."""
+        stmt = self.select(Agent.id).where(or_(Agent.id.in_(refs), Agent.provider_agent_id.in_(refs)))
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def by_provider_ids(self, provider: str, provider_agent_ids: Sequence[str]) -> dict[str, Agent]:
+        stmt = self.select().where(Agent.provider == provider, Agent.provider_agent_id.in_(provider_agent_ids))
+        return {a.provider_agent_id or "": a for a in await self.get_all(stmt)}
+
+    async def known_provider_ids(self, provider: str) -> set[str]:
+        """The provider's agent ids this workspace has agents for."""
+        stmt = self.select(Agent.provider_agent_id).where(
+            Agent.provider == provider, Agent.provider_agent_id.is_not(None)
+        )
+        return {str(a) for a in (await self.session.execute(stmt)).scalars()}
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        stmt = self.select(Agent.id).where(Agent.id.in_(ids))
+        return set((await self.session.execute(stmt)).scalars())
 
     async def insert(self, agent: Agent) -> None:
-        if agent.workspace_id != self.workspace_id:
-            raise ValueError("an agent is inserted by its own workspace's repository")
-        self.session.add(agent)
-        await self.session.flush([agent])
+        await self.add(agent)
 
-    async def save(self, agent: Agent) -> None:
-        """Write the changes made to an agent this repository loaded."""
-        if agent.workspace_id != self.workspace_id:
-            raise ValueError("an agent is saved by its own workspace's repository")
-        await self.session.flush([agent])
-
-    async def conversation_count(self, agent_id: str) -> int:
-        stmt = self.scoped(select(func.count()).select_from(Conversation).where(Conversation.agent_id == agent_id),
-                           Conversation)
-        return int((await self.session.execute(stmt)).scalar_one())
+    async def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """Agents as column rows, in one executemany (ingest mirrors a provider's agents this way)."""
+        await self.insert_rows(rows)
 
     async def delete(self, agent_id: str) -> None:
-        await self.session.execute(
-            delete(AgentDocument).where(AgentDocument.agent_id == agent_id,
-                                        AgentDocument.workspace_id == self.workspace_id)
-        )
-        await self.session.execute(delete(Agent).where(Agent.id == agent_id, Agent.workspace_id == self.workspace_id))
+        await self.session.execute(self.delete_where(AgentDocument.agent_id == agent_id, target=AgentDocument))
+        await self.session.execute(self.delete_where(Agent.id == agent_id))
 
 
-async def find_public_agent(session: AsyncSession, agent_id: str) -> Agent | None:
-    """The native agent ``agent_id`` when it is public, from whichever workspace owns it.
+class AgentLookup(CrossWorkspaceRepository[Agent]):
+    model = Agent
 
-    The one agent query without a workspace: a public agent is opened by anyone who knows its id, and
-    the workspace comes from the agent.
-    """
-    stmt = select(Agent).where(Agent.id == agent_id, Agent.public.is_(True), Agent.provider == NATIVE)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    async def public(self, agent_id: str) -> Agent | None:
+        """The native agent ``agent_id`` when it is public, from whichever workspace owns it.
+
+        Across workspaces because a public agent is opened by anyone who knows its id, and the workspace
+        comes from the agent.
+        """
+        stmt = self.select().where(Agent.id == agent_id, Agent.public.is_(True), Agent.provider == NATIVE)
+        found: Agent | None = await self.get_one_or_none(stmt)
+        return found
 
 
 class DocumentRepository(WorkspaceRepository[AgentDocument]):
     model = AgentDocument
 
     async def insert(self, documents: Sequence[AgentDocument]) -> None:
-        if any(d.workspace_id != self.workspace_id for d in documents):
-            raise ValueError("documents are inserted by their own workspace's repository")
-        self.session.add_all(documents)
-        await self.session.flush(list(documents))
+        await self.add(*documents)
 
     async def of_agent(self, agent_id: str) -> list[AgentDocument]:
         """The agent's documents with their content, oldest first."""
-        stmt = self.scoped(select(AgentDocument).where(AgentDocument.agent_id == agent_id))
-        return list((await self.session.execute(stmt.order_by(AgentDocument.id))).scalars())
+        return await self.get_all(self.select().where(AgentDocument.agent_id == agent_id).order_by(AgentDocument.id))
 
     async def ids_of_agent(self, agent_id: str) -> list[str]:
         """The agent's document ids, oldest first: enough to tell whether a cached index is current."""
-        stmt = self.scoped(select(AgentDocument.id).where(AgentDocument.agent_id == agent_id))
-        return list((await self.session.execute(stmt.order_by(AgentDocument.id))).scalars())
+        stmt = self.select(AgentDocument.id).where(AgentDocument.agent_id == agent_id).order_by(AgentDocument.id)
+        return list((await self.session.execute(stmt)).scalars())
 
     async def summaries(self, agent_id: str, preview_chars: int) -> list[DocumentSummary]:
         """The agent's documents, oldest first, with a preview instead of their content."""
-        stmt = self.scoped(
-            select(AgentDocument.id, AgentDocument.name, func.length(AgentDocument.content),
-                   func.substr(AgentDocument.content, 1, preview_chars), AgentDocument.created_at)
-            .where(AgentDocument.agent_id == agent_id)
-        ).order_by(AgentDocument.id)
+        stmt = self.select(
+            AgentDocument.id, AgentDocument.name, func.length(AgentDocument.content),
+            func.substr(AgentDocument.content, 1, preview_chars), AgentDocument.created_at,
+        ).where(AgentDocument.agent_id == agent_id).order_by(AgentDocument.id)
         rows = (await self.session.execute(stmt)).all()
         return [DocumentSummary(id_, name, int(chars), preview, created) for id_, name, chars, preview, created in rows]
 
@@ -103,15 +114,14 @@ class DocumentRepository(WorkspaceRepository[AgentDocument]):
         """Documents per agent, for the agents given (agents without any are left out)."""
         if not agent_ids:
             return {}
-        stmt = self.scoped(
-            select(AgentDocument.agent_id, func.count()).where(AgentDocument.agent_id.in_(agent_ids))
+        stmt = self.select(AgentDocument.agent_id, func.count()).where(
+            AgentDocument.agent_id.in_(agent_ids)
         ).group_by(AgentDocument.agent_id)
         return {agent_id: int(n) for agent_id, n in (await self.session.execute(stmt)).all()}
 
     async def delete(self, agent_id: str, document_id: str) -> bool:
         """Remove one document of the agent; False when there was none."""
         result = await self.session.execute(
-            delete(AgentDocument).where(AgentDocument.id == document_id, AgentDocument.agent_id == agent_id,
-                                        AgentDocument.workspace_id == self.workspace_id)
+            self.delete_where(AgentDocument.id == document_id, AgentDocument.agent_id == agent_id)
         )
         return bool(getattr(result, "rowcount", 0))

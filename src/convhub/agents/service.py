@@ -38,6 +38,7 @@ from convhub.agents.schemas import (
     misplaced_message,
     missing_message,
 )
+from convhub.conversations.repository import ConversationRepository
 from convhub.errors import Conflict, NotFound, Unprocessable
 from convhub.kit.ids import new_id
 from convhub.kit.pagination import CursorCodec
@@ -197,7 +198,7 @@ async def delete_agent(session: AsyncSession, workspace_id: str, agent_id: str, 
     """Remove an agent with its documents; one that has conversations stays (409), they would lose it."""
     agent = await get_agent(session, workspace_id, agent_id)
     repo = AgentRepository(session, workspace_id)
-    held = await repo.conversation_count(agent.id)
+    held = await ConversationRepository(session, workspace_id).count_of_agent(agent.id)
     if held:
         raise _in_use(agent, held)
     try:

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Update, and_, bindparam, case, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import case, func, insert
 
 from convhub.agents.repository import NATIVE
-from convhub.conversations.repository import ConversationRepository, matching_ref
-from convhub.kit.repository import WORKSPACE_PARAM, WorkspaceRepository, bound_to_workspace, core_table
+from convhub.conversations.repository import ConversationRepository
+from convhub.kit.repository import CrossWorkspaceRepository, WorkspaceRepository, core_table
 from convhub.models import Agent, Conversation, Turn
 
 OPEN_STATUSES = ("initiated", "in-progress")
@@ -32,46 +31,6 @@ CONTEXTUAL_UPDATE = "contextual_update"
 
 _conversations = core_table(Conversation)
 _turns = core_table(Turn)
-
-# The statements of every message, built once (kit/repository.py says why); their parameters are named
-# ``p_…`` because an UPDATE reserves the names of its table's columns for itself.
-
-_CONVERSATION_WITH_AGENT = (
-    select(Conversation, Agent)
-    .outerjoin(Agent, and_(Agent.id == Conversation.agent_id, Agent.workspace_id == Conversation.workspace_id))
-    .where(matching_ref(bindparam("p_ref"), bindparam(WORKSPACE_PARAM)))
-    .limit(1)
-)
-
-# An index range scan: quick for the tens of turns of a chat. A very long history also costs the loop its
-# scan now; making its rows into Python objects held the GIL, and so the loop, with the hop as well.
-_HISTORY = (
-    select(_turns.c.role, _turns.c.message, _turns.c.extra)
-    .where(_turns.c.conversation_id == bindparam("p_conversation_id"), bound_to_workspace(_turns.c.workspace_id))
-    .order_by(_turns.c.idx)
-)
-
-
-def _append_statement() -> Update:
-    c = _conversations.c
-    is_open = c.status.in_(OPEN_STATUSES)
-    at = bindparam("p_at", type_=c.last_activity_at.type)
-    return (
-        update(_conversations)
-        .where(c.id == bindparam("p_conversation_id"), bound_to_workspace(c.workspace_id))
-        .values(
-            message_count=c.message_count + bindparam("p_added", type_=Integer),
-            updated_at=at,
-            # Only while the conversation is open, decided under the row's lock: a reply stored after the
-            # chat ended does not restart its clock.
-            last_activity_at=case((is_open, at), else_=c.last_activity_at),
-            duration_secs=case((is_open, bindparam("p_duration_secs", type_=Integer)), else_=c.duration_secs),
-        )
-        .returning(c.message_count)
-    )
-
-
-_APPEND = _append_statement()
 _INSERT_TURNS = insert(_turns).returning(_turns.c.id, sort_by_parameter_order=True)
 
 
@@ -89,16 +48,21 @@ class IdleChat:
     last_activity_at: datetime | None
 
 
-async def idle_chats(session: AsyncSession, cutoff: datetime, limit: int = 500) -> list[IdleChat]:
-    """Open native chats of every workspace with no activity since ``cutoff``, oldest first (the job's input)."""
-    last = func.coalesce(Conversation.last_activity_at, Conversation.started_at)
-    stmt = (
-        select(Conversation.workspace_id, Conversation.id, Conversation.started_at, Conversation.last_activity_at)
-        .where(Conversation.provider == NATIVE, Conversation.status.in_(OPEN_STATUSES), last < cutoff)
-        .order_by(last, Conversation.id)
-        .limit(limit)
-    )
-    return [IdleChat(*row) for row in await session.execute(stmt)]
+class ChatLookup(CrossWorkspaceRepository[Conversation]):
+    model = Conversation
+
+    async def idle(self, cutoff: datetime, limit: int = 500) -> list[IdleChat]:
+        """Open native chats with no activity since ``cutoff``, oldest first: across workspaces, since the
+        job that ends them serves every workspace (each is then ended through its own workspace)."""
+        last = func.coalesce(Conversation.last_activity_at, Conversation.started_at)
+        stmt = (
+            self.select(Conversation.workspace_id, Conversation.id, Conversation.started_at,
+                        Conversation.last_activity_at)
+            .where(Conversation.provider == NATIVE, Conversation.status.in_(OPEN_STATUSES), last < cutoff)
+            .order_by(last, Conversation.id)
+            .limit(limit)
+        )
+        return [IdleChat(*row) for row in await self.session.execute(stmt)]
 
 
 class ChatRepository(WorkspaceRepository[Turn]):
@@ -113,18 +77,20 @@ class ChatRepository(WorkspaceRepository[Turn]):
     async def get_with_agent(self, ref: str) -> tuple[Conversation, Agent | None] | None:
         """The conversation ``ref`` names (convhub id or provider id, as ``get_by_ref``) and its agent (None
         when that is gone) in one statement."""
-        row = (await self.run(_CONVERSATION_WITH_AGENT, {"p_ref": ref})).one_or_none()
-        return None if row is None else (row[0], row[1])
+        return await self.conversations.get_with_agent(ref)
 
     async def turn(self, conversation_id: str, turn_id: int) -> Turn | None:
-        stmt = self.scoped(select(Turn).where(Turn.id == turn_id, Turn.conversation_id == conversation_id))
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        found: Turn | None = await self.get_one_or_none(
+            self.select().where(Turn.id == turn_id, Turn.conversation_id == conversation_id)
+        )
+        return found
 
     async def history(self, conversation_id: str) -> ChatHistory:
         """What an agent's context is built from: every turn as (role, text), oldest first, and the
         application's contextual updates among them."""
         history = ChatHistory([], [])
-        for role, message, extra in await self.run(_HISTORY, {"p_conversation_id": conversation_id}):
+        stmt = self.select(Turn.role, Turn.message, Turn.extra).where(Turn.conversation_id == conversation_id)
+        for role, message, extra in await self.session.execute(stmt.order_by(Turn.idx)):
             if role == "system" and isinstance(extra, dict) and extra.get("kind") == CONTEXTUAL_UPDATE:
                 history.notes.append(message or "")
             else:
@@ -141,13 +107,13 @@ class ChatRepository(WorkspaceRepository[Turn]):
         limit: int = 50,
     ) -> list[Turn]:
         """Turns with ``after < index < before`` (each bound optional), in index order, at most ``limit``."""
-        stmt = self.scoped(select(Turn).where(Turn.conversation_id == conversation_id))
+        stmt = self.select().where(Turn.conversation_id == conversation_id)
         if after is not None:
             stmt = stmt.where(Turn.idx > after)
         if before is not None:
             stmt = stmt.where(Turn.idx < before)
         stmt = stmt.order_by(Turn.idx.desc() if descending else Turn.idx).limit(limit)
-        return list((await self.session.execute(stmt)).scalars())
+        return await self.get_all(stmt)
 
     # ----------------------------------------------------------------- writes
 
@@ -165,19 +131,30 @@ class ChatRepository(WorkspaceRepository[Turn]):
         the conversation first to know whether it has ended.
         """
         n = len(rows)
-        count = (await self.run(_APPEND, {
-            "p_conversation_id": conversation_id, "p_added": n, "p_at": at, "p_duration_secs": duration_secs,
-        })).scalar_one()
+        c = _conversations.c
+        is_open = c.status.in_(OPEN_STATUSES)
+        grow = (
+            self.update_where(c.id == conversation_id, target=_conversations)
+            .values(
+                message_count=c.message_count + n,
+                updated_at=at,
+                # Only while the conversation is open, decided under the row's lock: a reply stored after the
+                # chat ended does not restart its clock.
+                last_activity_at=case((is_open, at), else_=c.last_activity_at),
+                duration_secs=case((is_open, duration_secs), else_=c.duration_secs),
+            )
+            .returning(c.message_count)
+        )
+        count = (await self.session.execute(grow)).scalar_one()
         placed = [{**row, "idx": count - n + k} for k, row in enumerate(rows)]
+        self._check(placed)
         ids = (await self.session.execute(_INSERT_TURNS, placed)).scalars().all()
         await self.conversations.index_turns([(id_, row["message"]) for id_, row in zip(ids, placed, strict=True)])
         return [Turn(id=id_, **row) for id_, row in zip(ids, placed, strict=True)]
 
     async def set_turn(self, conversation_id: str, turn_id: int, **values: Any) -> None:
         await self.session.execute(
-            update(Turn)
-            .where(Turn.id == turn_id, Turn.conversation_id == conversation_id, Turn.workspace_id == self.workspace_id)
-            .values(**values)
+            self.update_where(Turn.id == turn_id, Turn.conversation_id == conversation_id).values(**values)
         )
 
     async def set_conversation(self, conversation_id: str, **values: Any) -> None:
@@ -191,13 +168,7 @@ class ChatRepository(WorkspaceRepository[Turn]):
             else Conversation.last_activity_at == chat.last_activity_at
         )
         result = await self.session.execute(
-            update(Conversation)
-            .where(
-                Conversation.id == chat.id,
-                Conversation.workspace_id == self.workspace_id,
-                Conversation.status.in_(OPEN_STATUSES),
-                unchanged,
-            )
-            .values(**values)
+            self.update_where(Conversation.id == chat.id, Conversation.status.in_(OPEN_STATUSES), unchanged,
+                              target=Conversation).values(**values)
         )
         return bool(getattr(result, "rowcount", 0))

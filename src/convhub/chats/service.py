@@ -29,9 +29,9 @@ from convhub.agents.repository import NATIVE
 from convhub.chats.repository import (
     CONTEXTUAL_UPDATE,
     OPEN_STATUSES,
+    ChatLookup,
     ChatRepository,
     IdleChat,
-    idle_chats,
 )
 from convhub.chats.schemas import (
     ChatConversationCreate,
@@ -445,7 +445,7 @@ async def end_inactive(session: AsyncSession, now: datetime, minutes: int) -> li
     ``termination_reason`` ``inactivity``.
     """
     ended: list[IdleChat] = []
-    for chat in await idle_chats(session, now - timedelta(minutes=minutes)):
+    for chat in await ChatLookup(session).idle(now - timedelta(minutes=minutes)):
         last = chat.last_activity_at or chat.started_at
         done = await ChatRepository(session, chat.workspace_id).end_if_idle(
             chat, status=Status.done.value, ended_at=last, duration_secs=int(_secs(chat.started_at, last)),

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.agents.repository import NATIVE, AgentRepository
@@ -39,11 +38,12 @@ from convhub.config import Settings
 from convhub.connections.repository import ConnectionRepository
 from convhub.connections.schemas import ConnectionCreate, ConnectionUpdate
 from convhub.connections.service import create_connection, open_provider, update_connection
+from convhub.conversations.repository import ConversationRepository
 from convhub.db import Database
 from convhub.errors import Unauthorized
 from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import as_utc, utcnow
-from convhub.models import Conversation, Workspace
+from convhub.models import Workspace
 from convhub.privacy.audit import record
 from convhub.simulators.common import VENDORS, SimulatorOptions, SimulatorServer
 from convhub.storage.local import LocalBlobStore
@@ -143,12 +143,9 @@ async def seed_demo(settings: Settings, simulators: Mapping[str, str], workspace
             done = await engine.execute(ws.id, run.id)
             created += int(done.counts.get("created", 0))
         async with database.session() as session:
-            by_provider = dict((await session.execute(
-                select(Conversation.provider, func.count()).where(Conversation.workspace_id == ws.id)
-                .group_by(Conversation.provider)
-            )).tuples().all())
-            with_audio = (await session.execute(select(func.count()).where(
-                Conversation.workspace_id == ws.id, Conversation.audio_key.is_not(None)))).scalar_one()
+            conversations = ConversationRepository(session, ws.id)
+            by_provider = await conversations.count_by_provider()
+            with_audio = await conversations.count_with_audio()
         api_key, reused = await _demo_key(database, settings.data_dir / KEYS_FILE, ws)
         async with database.session() as session:
             chat_agent_id = await _demo_agent(session, ws, box)
@@ -213,7 +210,7 @@ async def _demo_key(database: Database, keys_file: Path, ws: Workspace) -> tuple
                 subject = await authenticate(session, secret)
             except Unauthorized:
                 subject = None
-            if subject is not None and subject.workspace_id == ws.id:
+            if subject is not None and ws.id == subject.workspace_id:
                 return secret, True
         key, secret = await create_key(session, ws, name="demo")
         await record(session, ws.id, actor="cli", action="api_key.created", target_type="api_key",

@@ -25,7 +25,8 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from convhub.conversations.repository import AgentRepository, ConversationRepository
+from convhub.agents.repository import AgentRepository
+from convhub.conversations.repository import ConversationRepository
 from convhub.conversations.schemas import ConversationIn, IngestOutcome, IngestResult
 from convhub.errors import Unprocessable
 from convhub.kit.ids import new_id
@@ -84,7 +85,7 @@ async def _resolve_agents(
          "provider_agent_id": ref, "config": {}, "public": False, "created_at": now, "updated_at": now}
         for ref, name in names.items() if ref not in known
     ]
-    await agents.insert(new_rows)
+    await agents.insert_many(new_rows)
     ids = {ref: agent.id for ref, agent in known.items()}
     ids.update((str(r["provider_agent_id"]), str(r["id"])) for r in new_rows)
     return [c.agent.agent_id or ids[c.agent.provider_agent_id or ""] for c in batch]

@@ -15,27 +15,26 @@ from typing import Any, Literal
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Select,
     String,
     and_,
-    bindparam,
     case,
     cast,
-    delete,
+    column,
     exists,
     false,
     func,
     insert,
-    literal,
     or_,
     select,
     table,
     text,
-    tuple_,
     union_all,
-    update,
 )
+from sqlalchemy.orm import aliased
 
-from convhub.kit.repository import WorkspaceRepository, core_table
+from convhub.agents.repository import AgentRepository
+from convhub.kit.repository import WorkspaceRepository
 from convhub.models import Agent, Conversation, DataCollectionValue, EvaluationResult, ToolUsage, Turn
 
 SortField = Literal["started_at", "duration", "rating"]
@@ -79,25 +78,10 @@ class ConversationFilters:
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-# SQLite's full-text index of turns (built once: it runs with every chat message).
-_INDEX_TURN = text("INSERT INTO turns_fts(rowid, message) VALUES (:id, :message)")
-
-
-def matching_ref(ref: Any, workspace_id: Any, provider: str | None = None) -> ColumnElement[bool]:
-    """The conversation of this workspace that ``ref`` names: its convhub id, or the provider's original id
-    (only ``provider``'s, when given). ``ref`` and ``workspace_id`` are values or bound parameters.
-
-    Written as the ids that two index searches find rather than ``(id = ref OR provider's id = ref) AND
-    workspace``: given that, SQLite (with no statistics gathered) walks the whole workspace through an index
-    on ``workspace_id`` instead, 40 ms a lookup in a workspace of 100,000 conversations. Both branches are
-    scoped to the workspace; the ids they find are that workspace's only.
-    """
-    c = core_table(Conversation).c
-    by_provider = and_(c.workspace_id == workspace_id, c.provider_conversation_id == ref)
-    if provider is not None:
-        by_provider = and_(by_provider, c.provider == provider)
-    ids = union_all(select(c.id).where(c.id == ref, c.workspace_id == workspace_id), select(c.id).where(by_provider))
-    return Conversation.id.in_(ids)
+# SQLite's full-text index of turns (PostgreSQL's is a generated column of ``turns``).
+_TURNS_FTS = table("turns_fts", column("rowid"), column("message"))
+# Conversations not final yet: a sync re-checks those that started lately.
+UNFINISHED = ("initiated", "in-progress", "processing")
 
 
 def _number(value: str) -> float | None:
@@ -113,19 +97,53 @@ def _number(value: str) -> float | None:
 class ConversationRepository(WorkspaceRepository[Conversation]):
     model = Conversation
 
+    @property
+    def agents(self) -> AgentRepository:
+        return AgentRepository(self.session, self.workspace_id)
+
     # ------------------------------------------------------------------ reads
+
+    def _by_ref(self, ref: str, provider: str | None = None) -> Any:
+        """The conversation of this workspace that ``ref`` names, as an entity to select: its convhub id, or
+        the provider's original id (only ``provider``'s, when given).
+
+        Written as the union of two index searches rather than ``(id = ref OR provider's id = ref)``: given
+        that, SQLite (with no statistics gathered) walks the whole workspace through an index on
+        ``workspace_id`` instead, 40 ms a lookup in a workspace of 100,000 conversations.
+        """
+        by_id = self.select().where(Conversation.id == ref)
+        by_provider = self.select().where(Conversation.provider_conversation_id == ref)
+        if provider is not None:
+            by_provider = by_provider.where(Conversation.provider == provider)
+        return aliased(Conversation, union_all(by_id, by_provider).subquery("by_ref"))
+
+    def by_ref_statement(self, ref: str, *, provider: str | None = None) -> Select[Any]:
+        """The statement of :meth:`get_by_ref`."""
+        return select(self._by_ref(ref, provider)).limit(1)
+
+    def with_agent_statement(self, ref: str) -> Select[Any]:
+        """The statement of :meth:`get_with_agent`."""
+        conversation = self._by_ref(ref)
+        return (
+            select(conversation, Agent)
+            .outerjoin(Agent, and_(Agent.id == conversation.agent_id, self.scope(Agent)))
+            .limit(1)
+        )
 
     async def get_by_ref(self, ref: str, *, provider: str | None = None) -> Conversation | None:
         """By convhub id, or by the provider's original id (optionally only that provider's)."""
-        stmt = select(Conversation).where(matching_ref(ref, self.workspace_id, provider)).limit(1)
-        result = await self.session.execute(stmt)
-        return result.scalar_one_or_none()
+        found: Conversation | None = await self.get_one_or_none(self.by_ref_statement(ref, provider=provider))
+        return found
+
+    async def get_with_agent(self, ref: str) -> tuple[Conversation, Agent | None] | None:
+        """The conversation ``ref`` names (as :meth:`get_by_ref`) and its agent (None when that is gone), in one
+        statement: every chat message reads both."""
+        row = (await self.session.execute(self.with_agent_statement(ref))).one_or_none()
+        return None if row is None else (row[0], row[1])
 
     async def turns(self, conversation_id: str) -> list[Turn]:
-        stmt = self.scoped(
-            select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.idx), Turn
-        )
-        return list((await self.session.execute(stmt)).scalars())
+        stmt = self.scoped(select(Turn).where(Turn.conversation_id == conversation_id), Turn).order_by(Turn.idx)
+        return await self.get_all(stmt)
 
     async def latest_turns(self, conversation_ids: Sequence[str]) -> dict[str, Turn]:
         """conversation id → its last turn, for those that have any."""
@@ -141,14 +159,10 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             select(Turn).join(last, and_(Turn.conversation_id == last.c.conversation_id, Turn.idx == last.c.idx)),
             Turn,
         )
-        return {t.conversation_id: t for t in (await self.session.execute(stmt)).scalars()}
+        return {t.conversation_id: t for t in await self.get_all(stmt)}
 
     async def agent_names(self, agent_ids: Iterable[str]) -> dict[str, str]:
-        ids = set(agent_ids)
-        if not ids:
-            return {}
-        stmt = self.scoped(select(Agent.id, Agent.name).where(Agent.id.in_(ids)), Agent)
-        return {row.id: row.name for row in await self.session.execute(stmt)}
+        return await self.agents.names(agent_ids)
 
     async def agents(self, agent_ids: Iterable[str]) -> dict[str, Agent]:
         """id → agent, for those of ``agent_ids`` in this workspace."""
@@ -160,10 +174,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
 
     async def resolve_agent_refs(self, refs: Sequence[str]) -> list[str]:
         """convhub agent ids for refs that are convhub ids or providers' agent ids."""
-        stmt = self.scoped(
-            select(Agent.id).where(or_(Agent.id.in_(refs), Agent.provider_agent_id.in_(refs))), Agent
-        )
-        return list((await self.session.execute(stmt)).scalars())
+        return await self.agents.resolve_refs(refs)
 
     def _sort_expr(self, sort: SortField) -> ColumnElement[Any]:
         if sort == "duration":
@@ -182,15 +193,9 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         limit: int = 30,
     ) -> list[Conversation]:
         """One page: rows strictly after the keyset position ``after`` = (sort value, id)."""
-        key = self._sort_expr(sort)
-        stmt = self.scoped(select(Conversation)).where(*self._conditions(filters, sort))
-        if after is not None:
-            position = tuple_(key, Conversation.id)
-            bound = tuple_(literal(after[0], type_=key.type), literal(after[1], type_=Conversation.id.type))
-            stmt = stmt.where(position < bound if descending else position > bound)
-        order = (key.desc(), Conversation.id.desc()) if descending else (key.asc(), Conversation.id.asc())
-        stmt = stmt.order_by(*order).limit(limit)
-        return list((await self.session.execute(stmt)).scalars())
+        stmt = self.select().where(*self._conditions(filters, sort))
+        keys = (self._sort_expr(sort), Conversation.id.expression)
+        return await self.paginate(stmt, keys=keys, after=after, descending=descending, limit=limit)
 
     def sort_value(self, row: Conversation, sort: SortField) -> Any:
         if sort == "duration":
@@ -201,12 +206,35 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
 
     async def active(self, limit: int = 200) -> list[Conversation]:
         stmt = (
-            self.scoped(select(Conversation))
+            self.select()
             .where(Conversation.status.in_(("initiated", "in-progress")))
             .order_by(Conversation.started_at.desc(), Conversation.id.desc())
             .limit(limit)
         )
-        return list((await self.session.execute(stmt)).scalars())
+        return await self.get_all(stmt)
+
+    async def count_of_agent(self, agent_id: str) -> int:
+        stmt = self.select(func.count()).where(Conversation.agent_id == agent_id)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def count_by_provider(self) -> dict[str, int]:
+        stmt = self.select(Conversation.provider, func.count()).group_by(Conversation.provider)
+        return {str(provider): int(n) for provider, n in await self.session.execute(stmt)}
+
+    async def count_with_audio(self) -> int:
+        stmt = self.select(func.count()).where(Conversation.audio_key.is_not(None))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def unfinished(self, provider: str, *, after: datetime, before: datetime | None) -> list[str]:
+        """Provider ids of this provider's conversations not yet final that started in [after, before)."""
+        stmt = self.select(Conversation.provider_conversation_id).where(
+            Conversation.provider == provider,
+            Conversation.status.in_(UNFINISHED),
+            Conversation.started_at >= after,
+        )
+        if before is not None:
+            stmt = stmt.where(Conversation.started_at < before)
+        return list((await self.session.execute(stmt.limit(5000))).scalars())
 
     def _conditions(self, f: ConversationFilters, sort: SortField = "started_at") -> list[ColumnElement[bool]]:
         c = Conversation
@@ -236,11 +264,11 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             (duration, f.duration_min, f.duration_max),
             (rating, f.rating_min, f.rating_max),
         ]
-        for column, low, high in bounds:
+        for column_, low, high in bounds:
             if low is not None:
-                out.append(column >= low)
+                out.append(column_ >= low)
             if high is not None:
-                out.append(column <= high)
+                out.append(column_ <= high)
         if f.has_feedback_comment is not None:
             has_comment = and_(c.feedback_comment.is_not(None), c.feedback_comment != "")
             out.append(has_comment if f.has_feedback_comment else ~has_comment)
@@ -250,7 +278,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             out.append(
                 exists().where(
                     EvaluationResult.conversation_id == c.id,
-                    EvaluationResult.workspace_id == self.workspace_id,
+                    self.scope(EvaluationResult),
                     EvaluationResult.criteria_id == criteria_id,
                     EvaluationResult.result == result,
                 )
@@ -260,7 +288,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             out.append(
                 exists().where(
                     ToolUsage.conversation_id == c.id,
-                    ToolUsage.workspace_id == self.workspace_id,
+                    self.scope(ToolUsage),
                     ToolUsage.tool_name.in_(f.tool_names),
                 )
             )
@@ -273,15 +301,15 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         as true/false, where SQLite's json_extract gives 1/0."""
         if self.session.bind.dialect.name != "sqlite":
             return cast(Conversation.custom_metadata[key].as_string(), String)
-        column, path = Conversation.custom_metadata, f'$."{key}"'
-        kind = func.json_type(column, path)
-        return case((kind.in_(("true", "false")), kind), else_=cast(func.json_extract(column, path), String))
+        column_, path = Conversation.custom_metadata, f'$."{key}"'
+        kind = func.json_type(column_, path)
+        return case((kind.in_(("true", "false")), kind), else_=cast(func.json_extract(column_, path), String))
 
     def _data_condition(self, cond: DataCondition) -> ColumnElement[bool]:
         d = DataCollectionValue
         base = [
             d.conversation_id == Conversation.id,
-            d.workspace_id == self.workspace_id,
+            self.scope(DataCollectionValue),
             d.data_collection_id == cond.field_id,
         ]
         if cond.op == "exists":
@@ -297,8 +325,8 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             match = d.value_text == value if number is None else or_(d.value_text == value, d.value_num == number)
             return exists().where(*base, match) if cond.op == "eq" else ~exists().where(*base, match)
         assert number is not None  # the service rejects non-numeric comparisons
-        column = cast(d.value_num, Float)
-        compare = {"gt": column > number, "gte": column >= number, "lt": column < number, "lte": column <= number}
+        num = cast(d.value_num, Float)
+        compare = {"gt": num > number, "gte": num >= number, "lt": num < number, "lte": num <= number}
         return exists().where(*base, compare[cond.op])
 
     def _search_condition(self, query: str) -> ColumnElement[bool]:
@@ -309,21 +337,38 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             match = " ".join('"' + w.replace('"', "") + '"' for w in words)
             matching = (
                 select(Turn.conversation_id)
-                .join(table("turns_fts"), text("turns_fts.rowid = turns.id"))
+                .join(_TURNS_FTS, _TURNS_FTS.c.rowid == Turn.id)
                 .where(text("turns_fts MATCH :fts_query").bindparams(fts_query=match))
-                .where(Turn.workspace_id == self.workspace_id)
             )
         else:
-            matching = (
-                select(Turn.conversation_id)
-                .where(text("turns.search_vector @@ plainto_tsquery('english', :fts_query)").bindparams(
+            matching = select(Turn.conversation_id).where(
+                text("turns.search_vector @@ plainto_tsquery('english', :fts_query)").bindparams(
                     fts_query=" ".join(words)
-                ))
-                .where(Turn.workspace_id == self.workspace_id)
+                )
             )
-        return Conversation.id.in_(matching)
+        return Conversation.id.in_(self.scoped(matching, Turn))
 
-    # ----------------------------------------------------------------- writes
+    async def stored_raw(
+        self, provider: str, provider_ids: Sequence[str]
+    ) -> dict[str, tuple[str, dict[str, Any] | None, str | None]]:
+        """provider id → (conversation id, raw vendor object, audio key) for those already filed."""
+        if not provider_ids:
+            return {}
+        stmt = self.select(
+            Conversation.provider_conversation_id, Conversation.id, Conversation.raw, Conversation.audio_key
+        ).where(Conversation.provider == provider, Conversation.provider_conversation_id.in_(list(provider_ids)))
+        return {row[0]: (row[1], row[2], row[3]) for row in await self.session.execute(stmt)}
+
+    async def audio_keys(self, provider: str, provider_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """provider id → (conversation id, audio key) for those already in the store."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for start in range(0, len(provider_ids), 500):
+            stmt = self.select(Conversation.provider_conversation_id, Conversation.id, Conversation.audio_key).where(
+                Conversation.provider == provider,
+                Conversation.provider_conversation_id.in_(provider_ids[start : start + 500]),
+            )
+            out.update({row[0]: (row[1], row[2]) for row in await self.session.execute(stmt)})
+        return out
 
     async def existing_by_provider_ids(
         self, provider: str, provider_ids: Sequence[str]
@@ -332,24 +377,23 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         out: dict[str, tuple[str, str, datetime | None, dict[str, Any]]] = {}
         for start in range(0, len(provider_ids), 500):
             chunk = provider_ids[start : start + 500]
-            stmt = self.scoped(
-                select(
-                    Conversation.provider_conversation_id,
-                    Conversation.id,
-                    Conversation.content_hash,
-                    Conversation.source_updated_at,
-                    Conversation.custom_metadata,
-                ).where(Conversation.provider == provider, Conversation.provider_conversation_id.in_(chunk))
-            )
+            stmt = self.select(
+                Conversation.provider_conversation_id,
+                Conversation.id,
+                Conversation.content_hash,
+                Conversation.source_updated_at,
+                Conversation.custom_metadata,
+            ).where(Conversation.provider == provider, Conversation.provider_conversation_id.in_(chunk))
             for row in await self.session.execute(stmt):
                 out[row[0]] = (row[1], row[2], row[3], row[4] or {})
         return out
 
+    # ----------------------------------------------------------------- writes
+
     async def insert_conversations(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            # Core executemany on the table (one driver call), not ORM bulk insert (one call per row).
-            column_rows = [{("metadata" if k == "custom_metadata" else k): v for k, v in r.items()} for r in rows]
-            await self.session.execute(insert(core_table(Conversation)), column_rows)
+        # Core executemany on the table (one driver call), not ORM bulk insert (one call per row).
+        await self.insert_rows([{("metadata" if k == "custom_metadata" else k): v for k, v in r.items()}
+                                for r in rows])
 
     async def update_conversations(self, rows: list[dict[str, Any]]) -> None:
         """Rows carry their ``id``; each is updated in place (never across workspaces)."""
@@ -361,11 +405,7 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         if not conversation_ids:
             return
         for model in (Turn, EvaluationResult, DataCollectionValue, ToolUsage):
-            await self.session.execute(
-                delete(model).where(
-                    model.conversation_id.in_(conversation_ids), model.workspace_id == self.workspace_id
-                )
-            )
+            await self.session.execute(self.delete_where(model.conversation_id.in_(conversation_ids), target=model))
 
     async def insert_children(
         self,
@@ -374,37 +414,39 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
         data: list[dict[str, Any]],
         tools: list[dict[str, Any]],
     ) -> None:
-        sqlite = self.session.bind.dialect.name == "sqlite"
-        if turns and sqlite:
-            # Only the rows inserted now are indexed (a chat appends turns to ones already indexed).
-            before = (await self.session.execute(select(func.coalesce(func.max(Turn.id), 0)))).scalar_one()
+        index = bool(turns) and self.session.bind.dialect.name == "sqlite"
+        conversation_ids = sorted({row["conversation_id"] for row in turns})
+        before = 0
+        if index:
+            # Only the turns inserted now are indexed (a chat appends turns to ones already indexed): ids only
+            # grow, so the new turns of these conversations are the ones above the highest id they hold now.
+            highest = self.scoped(select(func.coalesce(func.max(Turn.id), 0)), Turn).where(
+                Turn.conversation_id.in_(conversation_ids)
+            )
+            before = (await self.session.execute(highest)).scalar_one()
         for model, rows in ((Turn, turns), (EvaluationResult, evaluations), (DataCollectionValue, data),
                             (ToolUsage, tools)):
-            if rows:
-                await self.session.execute(insert(core_table(model)), rows)
-        if turns and sqlite:
+            await self.insert_rows(rows, model)
+        if index:
             # The FTS5 index is fed here, for the whole batch at once, rather than by a per-row trigger.
-            conversation_ids = sorted({row["conversation_id"] for row in turns})
-            await self.session.execute(
-                text("INSERT INTO turns_fts(rowid, message) SELECT id, message FROM turns"
-                     " WHERE id > :before AND workspace_id = :ws AND conversation_id IN :ids").bindparams(
-                    bindparam("ids", expanding=True)
-                ),
-                {"before": before, "ws": self.workspace_id, "ids": conversation_ids},
+            new_turns = self.scoped(select(Turn.id, Turn.message), Turn).where(
+                Turn.id > before, Turn.conversation_id.in_(conversation_ids)
             )
+            await self.session.execute(insert(_TURNS_FTS).from_select(["rowid", "message"], new_turns))
 
     async def index_turns(self, turns: Sequence[tuple[int, str | None]]) -> None:
         """Add (turn id, text) to SQLite's full-text index (PostgreSQL's is a generated column: nothing to do)."""
-        rows = [{"id": id_, "message": message} for id_, message in turns if message]
+        rows = [{"rowid": id_, "message": message} for id_, message in turns if message]
         if rows and self.session.bind.dialect.name == "sqlite":
-            await self.session.execute(_INDEX_TURN, rows)
+            await self.session.execute(insert(_TURNS_FTS), rows)
 
     async def set_fields(self, conversation_id: str, **values: Any) -> None:
-        await self.session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.workspace_id == self.workspace_id)
-            .values(**values)
-        )
+        await self.session.execute(self.update_where(Conversation.id == conversation_id).values(**values))
+
+    async def set_audio(self, keys: dict[str, str]) -> None:
+        """conversation id → blob key of its audio, now stored."""
+        for conversation_id, key in keys.items():
+            await self.set_fields(conversation_id, audio_key=key, has_audio=True)
 
     async def transfer_candidates(
         self, customers: Sequence[str], *, agent_numbers: Sequence[str] = (), transfer_numbers: Sequence[str] = ()
@@ -420,33 +462,11 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
             either.append(Conversation.agent_number.in_(list(agent_numbers)))
         if transfer_numbers:
             either.append(Conversation.transfer_to.in_(list(transfer_numbers)))
-        stmt = self.scoped(select(*cols)).where(Conversation.customer_number.in_(list(customers)), or_(*either))
+        stmt = self.select(*cols).where(Conversation.customer_number.in_(list(customers)), or_(*either))
         keys = ("id", "customer_number", "agent_number", "transfer_to", "started_at", "ended_at",
                 "transferred_from_id")
         return [dict(zip(keys, row, strict=True)) for row in await self.session.execute(stmt)]
 
     async def delete(self, conversation_id: str) -> None:
         await self.clear_children([conversation_id])
-        await self.session.execute(
-            delete(Conversation).where(
-                Conversation.id == conversation_id, Conversation.workspace_id == self.workspace_id
-            )
-        )
-
-
-class AgentRepository(WorkspaceRepository[Agent]):
-    model = Agent
-
-    async def by_provider_ids(self, provider: str, provider_agent_ids: Sequence[str]) -> dict[str, Agent]:
-        stmt = self.scoped(
-            select(Agent).where(Agent.provider == provider, Agent.provider_agent_id.in_(provider_agent_ids))
-        )
-        return {a.provider_agent_id or "": a for a in (await self.session.execute(stmt)).scalars()}
-
-    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
-        stmt = self.scoped(select(Agent.id).where(Agent.id.in_(ids)))
-        return set((await self.session.execute(stmt)).scalars())
-
-    async def insert(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(core_table(Agent)), rows)
+        await self.session.execute(self.delete_where(Conversation.id == conversation_id))

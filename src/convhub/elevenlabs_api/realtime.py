@@ -40,7 +40,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from convhub.agents import service as agents
 from convhub.agents.context import system_prompt
-from convhub.agents.repository import NATIVE, find_public_agent
+from convhub.agents.repository import NATIVE, AgentLookup
 from convhub.auth.service import authenticate
 from convhub.chats import replies, service
 from convhub.chats.events import announce
@@ -115,7 +115,7 @@ async def authorize(websocket: WebSocket, database: Database, secret: str) -> Gr
         workspace_id, conversation_id, name = subject.workspace_id, None, None
     else:
         async with database.session() as session:
-            public = await find_public_agent(session, agent_ref)
+            public = await AgentLookup(session).public(agent_ref)
         if public is None:
             raise Unauthorized(f"Agent {agent_ref!r} is not public (or does not exist): open the conversation "
                                "with a signed URL (GET /v1/convai/conversation/get-signed-url) or a token.")

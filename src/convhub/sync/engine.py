@@ -39,6 +39,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.conversations.ingest import ingest_many
+from convhub.conversations.repository import ConversationRepository
 from convhub.conversations.schemas import ConversationIn, IngestResult, Status
 from convhub.db import Database
 from convhub.errors import Conflict, NotFound
@@ -55,7 +56,7 @@ from convhub.providers.base import (
 )
 from convhub.storage.base import BlobStore
 from convhub.storage.keys import provider_audio_key
-from convhub.sync.repository import SyncRepository, recent_open_conversations
+from convhub.sync.repository import SyncRepository
 
 COUNT_KEYS = ("fetched", "created", "updated", "unchanged", "skipped_unknown_agent", "failed", "audio", "gone",
               "agents_created")
@@ -300,8 +301,8 @@ class _Run:
     async def _recheck_ids(self, session: AsyncSession, since_iso: str | None) -> list[str]:
         horizon = utcnow() - self.engine.settings.recheck_horizon
         before = datetime.fromisoformat(since_iso) if since_iso else None
-        return await recent_open_conversations(
-            session, self.workspace_id, self.connection.provider, after=horizon, before=before
+        return await ConversationRepository(session, self.workspace_id).unfinished(
+            self.connection.provider, after=horizon, before=before
         )
 
     async def _list_pages(self) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from convhub.connections.repository import ConnectionRepository
 from convhub.errors import Conflict, NotFound
 from convhub.models import SyncRun
 from convhub.sync.engine import start_run
-from convhub.sync.repository import SyncRepository, workspace_connection_ids
+from convhub.sync.repository import SyncRepository
 
 
 async def start_runs(
@@ -17,7 +18,7 @@ async def start_runs(
     if connection_id is not None:
         return [await start_run(session, workspace_id, connection_id, mode=mode, trigger=trigger)]
     runs = []
-    ids = await workspace_connection_ids(session, workspace_id)
+    ids = await ConnectionRepository(session, workspace_id).ids()
     if not ids:
         raise NotFound("This workspace has no provider connections; add one with POST /v1/providers.")
     for cid in ids:

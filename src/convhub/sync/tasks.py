@@ -7,7 +7,7 @@ import logging
 from functools import partial
 from typing import Any
 
-from convhub.connections.repository import due_for_sync
+from convhub.connections.repository import ConnectionLookup
 from convhub.db import Database
 from convhub.errors import Conflict
 from convhub.jobs.runner import JobRunner
@@ -25,7 +25,7 @@ async def queue_due_runs(database: Database, jobs: JobRunner, engine: SyncEngine
     """Queue a run for every connection whose schedule says it is time; their run ids."""
     queued = []
     async with database.session() as session:
-        for connection in await due_for_sync(session, utcnow()):
+        for connection in await ConnectionLookup(session).due_for_sync(utcnow()):
             try:
                 run = await start_run(session, connection.workspace_id, connection.id, trigger="schedule")
             except Conflict:

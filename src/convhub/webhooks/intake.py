@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from convhub.connections.repository import get_unscoped
+from convhub.connections.repository import ConnectionLookup
 from convhub.db import Database
 from convhub.kit.secretbox import SecretBox
-from convhub.webhooks import repository
+from convhub.webhooks.repository import WebhookEventRepository
 
 MAX_BATCH = 500
 
@@ -53,7 +53,7 @@ class ConnectionCache:
         if hit is not None and hit[0] > now:
             return hit[1]
         async with self.database.session() as session:
-            row = await get_unscoped(session, connection_id)
+            row = await ConnectionLookup(session).get(connection_id)
         entry = None if row is None else CachedConnection(
             id=row.id, workspace_id=row.workspace_id, provider=row.provider,
             api_key=self.box.decrypt(row.api_key_encrypted),
@@ -94,7 +94,7 @@ class IntakeWriter:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
                 async with self.database.writing(), self.database.session() as session:
-                    stored = await repository.store_events(session, [row for row, _ in batch])
+                    stored = await WebhookEventRepository(session).store_events([row for row, _ in batch])
             except Exception as exc:  # the whole group failed to commit: each request gets the error
                 for _, future in batch:
                     if not future.done():

@@ -22,8 +22,10 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from convhub.connections.repository import get_unscoped
+from convhub.agents.repository import AgentRepository
+from convhub.connections.repository import ConnectionLookup
 from convhub.conversations.ingest import ingest_many
+from convhub.conversations.repository import ConversationRepository
 from convhub.conversations.schemas import ConversationIn
 from convhub.db import Database
 from convhub.jobs.runner import JobRunner
@@ -33,7 +35,7 @@ from convhub.providers.base import MappingError, WebhookRejected
 from convhub.providers.registry import build_mapper, webhooks_module
 from convhub.storage.base import BlobStore
 from convhub.storage.keys import provider_audio_key
-from convhub.webhooks import repository
+from convhub.webhooks.repository import WebhookEventRepository
 
 log = logging.getLogger("convhub.webhooks")
 
@@ -52,7 +54,7 @@ async def _decoded(data: str) -> AsyncIterator[bytes]:
 async def process_pending(database: Database, blobs: BlobStore, *, limit: int = BATCH) -> int:
     """Process up to ``limit`` pending events; how many were taken (0: nothing left)."""
     async with database.session() as session:
-        events = await repository.pending_events(session, limit, MAX_ATTEMPTS)
+        events = await WebhookEventRepository(session).pending(limit, MAX_ATTEMPTS)
     if not events:
         return 0
     groups: dict[tuple[str, str, str], list[WebhookEvent]] = defaultdict(list)
@@ -77,9 +79,9 @@ async def _process_group(
             outcome[event.id] = _failed(event, exc.message)
     pids = sorted({p.provider_conversation_id for _, p in parsed if p.provider_conversation_id})
     async with database.session() as session:
-        stored = await repository.stored_conversations(session, workspace_id, provider, pids)
-        connection = await get_unscoped(session, events[0].connection_id)
-        known = await repository.known_agents(session, workspace_id, provider)
+        stored = await ConversationRepository(session, workspace_id).stored_raw(provider, pids)
+        connection = await ConnectionLookup(session).get(events[0].connection_id)
+        known = await AgentRepository(session, workspace_id).known_provider_ids(provider)
     skip_unknown = connection is not None and connection.unknown_agents == "skip"
 
     merged: dict[str, dict[str, Any]] = {}
@@ -143,14 +145,14 @@ async def _process_group(
                 key = candidate if await blobs.exists(candidate) else None
             if key is not None:
                 attach[conversation_id] = key
-        await repository.set_audio(session, workspace_id, attach)
+        await ConversationRepository(session, workspace_id).set_audio(attach)
         for pid, pid_events in events_of.items():
             for event in pid_events:
                 outcome.setdefault(event.id, _done(conversation_id=ids.get(pid)))
         for event, parsed_event in parsed:
             pid = parsed_event.provider_conversation_id
             outcome.setdefault(event.id, _done(conversation_id=ids.get(pid) if pid else None))
-        await repository.mark_events(session, list(outcome.items()))
+        await WebhookEventRepository(session).mark(list(outcome.items()))
 
 
 def _done(*, status: str = "processed", conversation_id: str | None = None, error: str | None = None) -> dict[str, Any]:
