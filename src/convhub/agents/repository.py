@@ -40,6 +40,13 @@ class AgentRepository(WorkspaceRepository[Agent]):
         stmt = self.select(Agent.id, Agent.name).where(Agent.id.in_(ids))
         return {row.id: row.name for row in await self.session.execute(stmt)}
 
+    async def by_ids(self, agent_ids: Iterable[str]) -> dict[str, Agent]:
+        """id → agent, for those of ``agent_ids`` in this workspace."""
+        ids = set(agent_ids)
+        if not ids:
+            return {}
+        return {agent.id: agent for agent in await self.get_all(self.select().where(Agent.id.in_(ids)))}
+
     async def resolve_refs(self, refs: Sequence[str]) -> list[str]:
         """convhub agent ids for refs that are convhub ids or providers' agent ids."""
         stmt = self.select(Agent.id).where(or_(Agent.id.in_(refs), Agent.provider_agent_id.in_(refs)))

@@ -164,14 +164,6 @@ class ConversationRepository(WorkspaceRepository[Conversation]):
     async def agent_names(self, agent_ids: Iterable[str]) -> dict[str, str]:
         return await self.agents.names(agent_ids)
 
-    async def agents(self, agent_ids: Iterable[str]) -> dict[str, Agent]:
-        """id → agent, for those of ``agent_ids`` in this workspace."""
-        ids = set(agent_ids)
-        if not ids:
-            return {}
-        stmt = self.scoped(select(Agent).where(Agent.id.in_(ids)), Agent)
-        return {agent.id: agent for agent in (await self.session.execute(stmt)).scalars()}
-
     async def resolve_agent_refs(self, refs: Sequence[str]) -> list[str]:
         """convhub agent ids for refs that are convhub ids or providers' agent ids."""
         return await self.agents.resolve_refs(refs)

@@ -77,7 +77,7 @@ async def list_conversations(
             "v": value.isoformat() if isinstance(value, datetime) else value,
             "id": last.id,
         })
-    agents = await repo.agents(r.agent_id for r in rows)
+    agents = await repo.agents.by_ids(r.agent_id for r in rows)
     return Page(rows=rows, agents=agents, next_cursor=next_cursor, has_more=has_more)
 
 
@@ -130,7 +130,7 @@ async def get_turns(session: AsyncSession, conversation: Conversation) -> list[T
 
 async def agent_of(session: AsyncSession, conversation: Conversation) -> Agent | None:
     """The conversation's agent (its name, and the provider's id for a mirrored one)."""
-    agents = await ConversationRepository(session, conversation.workspace_id).agents([conversation.agent_id])
+    agents = await ConversationRepository(session, conversation.workspace_id).agents.by_ids([conversation.agent_id])
     return agents.get(conversation.agent_id)
 
 
