@@ -338,7 +338,7 @@ def test_audio_length_follows_seconds() -> None:
 
 
 def _digest(items: Any) -> str:
-    return hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(items).encode()).hexdigest()  # key order too: it is what the simulators send
 
 
 def test_a_seed_gives_the_same_bodies_as_before() -> None:
@@ -361,10 +361,10 @@ def test_a_seed_gives_the_same_vendor_calls_as_before(vendor: str) -> None:
 
 
 PINNED = {
-    "elevenlabs": "5ac676efe070bb586edffaf3128ea8c46cbc96597c7c7ab4b27f4f2633e374b8",
-    "elevenlabs-short": "ce5af6e429e81d494f60e1f6a42761edbfc253e4fb77b8311ab82b66406d9a6f",
-    "agents": "54f2d09ad35373254f077f6d5f515723c78fbbe934fab9c063f0d3dac2f902f1",
+    "elevenlabs": "2ee71e9f2a8e4b0bb127169b56e7bb4fce8fa24c4eac8c71ef784b9a53bea25a",
+    "elevenlabs-short": "b503c50338f61b0e6b5356c13d529e9f69240f494b56801d97db9fc4b8df40e3",
+    "agents": "b4a0caf32e8fd51e5ad13011470360cb0ef35a1fdc730baefea98bf8dd8bb839",
     "audio": "6f7d79fabf0238d83c305aa483e92072277baa6800f28635a7e62e813807df10",
-    "retell": "7b1e17c4df321393a797b3c59e963dc6c512f582bb9ed4684c66b1ad0826a738",
-    "vapi": "02bef2696f55d277940b7626a89e671b7c7214a1614f78b0989dc835a6fdafcf",
+    "retell": "4afc03baf64187aefb7a817cd3ff9fcd811a1212fd805fe6338476c6a8a4f222",
+    "vapi": "f13e25a1fd81527b7ca7814a65d45818efc2838a839c2db4566b27444355ebbd",
 }
