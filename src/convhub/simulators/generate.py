@@ -288,12 +288,7 @@ class _Conversation:
         r = rng.random
         agent = g.agents[_bisect(g.agent_weights, r() * g.agent_weights[-1])]
         scenario = agent.scenarios[_bisect(agent.scenario_weights, r() * agent.scenario_weights[-1])]
-
-        start_unix = g.start_unix
-        if g.span_secs:
-            day = int(r() * (g.span_secs // 86_400 or 1))
-            hour = _HOURS_UTC[int(r() * len(_HOURS_UTC))]
-            start_unix += min(day * 86_400 + hour * 3_600 + int(r() * 3_600), g.span_secs - 1)
+        start_unix = self._start_unix()
         conversation_id = "conv_" + _ulid(rng, start_unix * 1000 + int(r() * 1000))
 
         status = _share(_STATUS_SHARES, r())
@@ -306,49 +301,92 @@ class _Conversation:
         customer = int(r() * _CUSTOMERS)
         first, last, number, is_uk = _customer(customer)
         user_id = f"cust_{customer:05d}" if r() < 0.4 else None
-        self.slots = slots = self._slots(agent, first, last, is_uk)
+        self.slots = self._slots(agent, first, last, is_uk)
 
-        # transcript
+        scripted = self._scripted(scenario, status, resolved, channel, outbound, text)
+        duration = self._duration(status, len(scripted))
+        feedback = self._feedback(status, outcome)  # before the turns, so per-turn thumbs can be placed
+        self._turns_from_script(scripted, duration, text, agent)
+        has_audio = status in ("done", "processing") and not text and r() < 0.93
+
+        tools_used = {tool for _, _, tool in scripted}
+        metadata = self._metadata(agent, status, outcome, channel, duration, feedback, tools_used, start_unix, is_uk)
+        metadata["conversation_initiation_source"] = self._add_channel(metadata, agent, channel, outbound, number)
+        dynamic_variables = _dynamic_variables(agent, conversation_id, metadata, channel, outbound, number)
+        if user_id is not None:
+            dynamic_variables["customer_name"] = self.slots["customer_full"]
+
+        return {
+            "agent_id": agent.agent_id,
+            "agent_name": agent.name,
+            "conversation_id": conversation_id,
+            "status": status,
+            "user_id": user_id,
+            "branch_id": None,
+            "transcript": self.turns,
+            "metadata": metadata,
+            "analysis": self._analysis(scenario, status, outcome, resolved, "transfer_to_number" in tools_used),
+            "conversation_initiation_client_data": {
+                "conversation_config_override": {"turn": None, "tts": None, "conversation": None, "agent": None},
+                "custom_llm_extra_body": {},
+                "user_id": user_id,
+                "source_info": {"source": metadata["conversation_initiation_source"], "version": None},
+                "dynamic_variables": dynamic_variables,
+            },
+            "has_audio": has_audio,
+            "has_user_audio": has_audio,
+            "has_response_audio": has_audio,
+            "has_auxiliary_audio": False,
+        }
+
+    def _start_unix(self) -> int:
+        """When the conversation starts: a day in the window, at an hour people call."""
+        g, r = self.g, self.rng.random
+        start_unix = g.start_unix
+        if g.span_secs:
+            day = int(r() * (g.span_secs // 86_400 or 1))
+            hour = _HOURS_UTC[int(r() * len(_HOURS_UTC))]
+            start_unix += min(day * 86_400 + hour * 3_600 + int(r() * 3_600), g.span_secs - 1)
+        return start_unix
+
+    def _scripted(
+        self, scenario: Scenario, status: str, resolved: bool, channel: str, outbound: bool, text: bool
+    ) -> list[_Beat]:
+        """The beats of the transcript, cut short for a conversation that is not over or that failed."""
+        r = self.rng.random
         target = self._target_turns()
         transfer = not resolved and channel == "phone" and r() < 0.3
         end_call = resolved and not text and r() < 0.35
         scripted = self._script(scenario, resolved, outbound, text, transfer, end_call, target)
         if status in ("in-progress", "initiated") or (status == "failed" and scripted):
             scripted = scripted[: self._cut(status, len(scripted))]
+        return scripted
 
+    def _duration(self, status: str, beats: int) -> int:
+        r = self.rng.random
         if status == "initiated":
-            duration = 0
-        elif status == "failed":
-            duration = 10 + int(r() * 30)
-        else:
-            per_turn = (5 + r() * 17) * (2.5 if r() < 0.08 else 1.0)  # a few long, slow calls
-            duration = max(10, min(900, int(len(scripted) * per_turn) + int(r() * 15)))
+            return 0
+        if status == "failed":
+            return 10 + int(r() * 30)
+        per_turn = (5 + r() * 17) * (2.5 if r() < 0.08 else 1.0)  # a few long, slow calls
+        return max(10, min(900, int(beats * per_turn) + int(r() * 15)))
 
-        # feedback, decided before the turns so per-turn thumbs can be placed
-        feedback = self._feedback(status, outcome)
-        self._turns_from_script(scripted, duration, text, agent)
-
-        has_audio = status in ("done", "processing") and not text and r() < 0.93
+    def _metadata(
+        self,
+        agent: _Agent,
+        status: str,
+        outcome: str,
+        channel: str,
+        duration: int,
+        feedback: dict[str, Any],
+        tools_used: set[str | None],
+        start_unix: int,
+        is_uk: bool,
+    ) -> dict[str, Any]:
+        """The body's ``metadata``: times, cost and charging, termination, error; the channel comes after."""
+        r = self.rng.random
         cost_credits = None if status in ("initiated", "in-progress") else int(duration * (6.5 + r() * 7))
         platform_micro_usd = int(duration * (80_000 + r() * 40_000) / 60)  # $0.08 to $0.12 a minute
-        platform_price = platform_micro_usd / 1e6
-        llm_price = self.llm_nano_usd / 1e9
-
-        tools_used = {tool for _, _, tool in scripted}
-        transferred = "transfer_to_number" in tools_used
-        if transferred and status == "done":
-            termination = "Call transferred to a human agent."
-        elif "end_call" in tools_used and status == "done":
-            termination = "end_call tool was called."
-        elif status == "failed":
-            termination = "Call failed."
-        elif duration >= 900:
-            termination = "Maximum call duration reached."
-        elif outcome == "unknown" and r() < 0.5:
-            termination = "Remote party hung up."
-        else:
-            termination = ""
-
         metadata: dict[str, Any] = {
             "start_time_unix_secs": start_unix,
             "accepted_time_unix_secs": start_unix + (1 if channel == "phone" else 0),
@@ -366,18 +404,19 @@ class _Conversation:
             "authorization_method": "authorization_header" if channel == "phone" else "signed_url",
             "phone_call": None,
             "batch_call": None,
-            "termination_reason": termination,
+            "termination_reason": self._termination(status, outcome, duration, tools_used),
             "error": None,
             "warnings": [],
             "main_language": "en",
             "rag_usage": None,
-            "text_only": text,
+            "text_only": channel in ("chat", "whatsapp"),
             "conversation_initiation_source": "unknown",
             "conversation_initiation_source_version": None,
             "timezone": "Europe/London" if is_uk else "America/New_York",
             "whatsapp": None,
         }
         if cost_credits is not None:
+            llm_price = self.llm_nano_usd / 1e9
             llm_charge = int(llm_price * 10_000)
             metadata["charging"] = {
                 "dev_discount": False,
@@ -386,7 +425,7 @@ class _Conversation:
                 "llm_price": llm_price,
                 "llm_charge": llm_charge,
                 "call_charge": max(cost_credits - llm_charge, 0),
-                "platform_price": platform_price,
+                "platform_price": platform_micro_usd / 1e6,
                 "free_minutes_consumed": 0.0,
                 "free_llm_dollars_consumed": 0.0,
             }
@@ -395,10 +434,27 @@ class _Conversation:
         if status == "failed":
             code, reason = ERRORS[int(r() * len(ERRORS))]
             metadata["error"] = {"code": code, "reason": reason}
+        return metadata
 
-        source = "widget"
+    def _termination(self, status: str, outcome: str, duration: int, tools_used: set[str | None]) -> str:
+        if "transfer_to_number" in tools_used and status == "done":
+            return "Call transferred to a human agent."
+        if "end_call" in tools_used and status == "done":
+            return "end_call tool was called."
+        if status == "failed":
+            return "Call failed."
+        if duration >= 900:
+            return "Maximum call duration reached."
+        if outcome == "unknown" and self.rng.random() < 0.5:
+            return "Remote party hung up."
+        return ""
+
+    def _add_channel(
+        self, metadata: dict[str, Any], agent: _Agent, channel: str, outbound: bool, number: str
+    ) -> str:
+        """Fills the phone or WhatsApp part of ``metadata``; returns where the conversation came from."""
+        rng, r = self.rng, self.rng.random
         if channel == "phone":
-            source = "twilio" if agent.telephony == "twilio" else "sip_trunk"
             phone: dict[str, Any] = {
                 "type": agent.telephony,
                 "direction": "outbound" if outbound else "inbound",
@@ -415,52 +471,17 @@ class _Conversation:
                     "batch_call_id": "btcal_" + _hex(rng, 24),
                     "batch_call_recipient_id": "btcrec_" + _hex(rng, 24),
                 }
-        elif channel == "whatsapp":
-            source = "whatsapp"
+            return "twilio" if agent.telephony == "twilio" else "sip_trunk"
+        if channel == "whatsapp":
             metadata["whatsapp"] = {
                 "direction": "inbound",
                 "whatsapp_phone_number_id": _hex(rng, 15),
                 "whatsapp_user_id": number.lstrip("+"),
             }
-        elif r() < 0.5:
-            source = "react_sdk" if r() < 0.6 else "js_sdk"
-        metadata["conversation_initiation_source"] = source
-
-        dynamic_variables: dict[str, Any] = {
-            "system__agent_id": agent.agent_id,
-            "system__conversation_id": conversation_id,
-            "system__time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_unix)),
-            "system__timezone": metadata["timezone"],
-            "system__call_duration_secs": duration,
-        }
-        if channel == "phone":
-            dynamic_variables["system__caller_id"] = agent.agent_number if outbound else number
-            dynamic_variables["system__called_number"] = number if outbound else agent.agent_number
-        if user_id is not None:
-            dynamic_variables["customer_name"] = slots["customer_full"]
-
-        return {
-            "agent_id": agent.agent_id,
-            "agent_name": agent.name,
-            "conversation_id": conversation_id,
-            "status": status,
-            "user_id": user_id,
-            "branch_id": None,
-            "transcript": self.turns,
-            "metadata": metadata,
-            "analysis": self._analysis(scenario, status, outcome, resolved, transferred),
-            "conversation_initiation_client_data": {
-                "conversation_config_override": {"turn": None, "tts": None, "conversation": None, "agent": None},
-                "custom_llm_extra_body": {},
-                "user_id": user_id,
-                "source_info": {"source": source, "version": None},
-                "dynamic_variables": dynamic_variables,
-            },
-            "has_audio": has_audio,
-            "has_user_audio": has_audio,
-            "has_response_audio": has_audio,
-            "has_auxiliary_audio": False,
-        }
+            return "whatsapp"
+        if r() < 0.5:
+            return "react_sdk" if r() < 0.6 else "js_sdk"
+        return "widget"
 
     # -- pieces -------------------------------------------------------------------
 
@@ -535,15 +556,7 @@ class _Conversation:
         rng, r = self.rng, self.rng.random
         if target == 0:
             return []
-        opening: list[_Beat]
-        if outbound:
-            opening = [
-                ("agent", _pick(rng, scenario.outbound_openers), None),
-                ("user", _pick(rng, scenario.outbound_replies), None),
-            ]
-        else:
-            greeting = _pick(rng, GREETINGS_TEXT if text else GREETINGS_VOICE)
-            opening = [("agent", greeting, None), ("user", _pick(rng, scenario.openers), None)]
+        opening = self._opening(scenario, outbound, text)
         verify: list[_Beat] = [
             ("agent", _pick(rng, scenario.probes), None),
             ("user", _pick(rng, scenario.details), None),
@@ -554,31 +567,7 @@ class _Conversation:
             ("user", _pick(rng, scenario.confirms), None),
         ]
         action: list[_Beat] = [("agent", None, scenario.action_tool)] if resolved else []
-        ending: list[_Beat]
-        wrap: list[_Beat]
-        goodbye: list[_Beat]
-        if transfer:
-            ending = [
-                ("agent", _pick(rng, scenario.unresolved), None),
-                ("user", _pick(rng, TRANSFER_ASKS), None),
-                ("agent", _pick(rng, TRANSFER_LINES), "transfer_to_number"),
-            ]
-            wrap, goodbye = [], []
-        elif resolved:
-            ending = [
-                ("agent", _pick(rng, scenario.resolved), None),
-                ("user", _pick(rng, THANKS), None),
-            ]
-            wrap = [("agent", _pick(rng, ANYTHING_ELSE), None), ("user", _pick(rng, NOTHING_ELSE), None)]
-            farewells = GOODBYES_TEXT if text else GOODBYES_OUTBOUND if outbound else GOODBYES
-            goodbye = [("agent", _pick(rng, farewells), "end_call" if end_call else None)]
-        else:
-            ending = [
-                ("agent", _pick(rng, scenario.unresolved), None),
-                ("user", _pick(rng, COMPLAINTS), None),
-            ]
-            wrap = [("agent", _pick(rng, APOLOGIES), None)]
-            goodbye = [("agent", _pick(rng, GOODBYES_FAIL), None)]
+        ending, wrap, goodbye = self._closing(scenario, resolved, outbound, text, transfer, end_call)
 
         # Optional beats go in while the target allows; small talk fills what is left.
         budget = target - _size(opening) - _size(lookup) - _size(ending) - _size(goodbye)
@@ -588,15 +577,7 @@ class _Conversation:
         budget -= 2 if use_action else 0
         use_wrap = len(wrap) <= budget
         budget -= len(wrap) if use_wrap else 0
-        small_talk: list[_Beat] = []
-        if budget >= 2:
-            pool = scenario.fillers + GENERIC_FILLERS + (() if text else VOICE_FILLERS)
-            wanted = budget // 2
-            picks = rng.sample(range(len(pool)), min(wanted, len(pool)))
-            picks += [int(r() * len(pool)) for _ in range(wanted - len(picks))]
-            for i in picks:
-                user_line, agent_line = pool[i]
-                small_talk += [("user", user_line, None), ("agent", agent_line, None)]
+        small_talk = self._small_talk(scenario, text, budget // 2) if budget >= 2 else []
         beats = (
             opening
             + (verify if use_verify else [])
@@ -608,13 +589,55 @@ class _Conversation:
             + (wrap if use_wrap else [])
             + goodbye
         )
-        if budget < 0:  # a very short target: a caller who hangs up early
-            total = 0
-            for cut, (_, _, tool) in enumerate(beats):
-                total += 2 if tool and tool != "end_call" else 1
-                if total > target:
-                    return beats[:cut]
-        return beats
+        return _hung_up_early(beats, target) if budget < 0 else beats
+
+    def _opening(self, scenario: Scenario, outbound: bool, text: bool) -> list[_Beat]:
+        rng = self.rng
+        if outbound:
+            return [
+                ("agent", _pick(rng, scenario.outbound_openers), None),
+                ("user", _pick(rng, scenario.outbound_replies), None),
+            ]
+        greeting = _pick(rng, GREETINGS_TEXT if text else GREETINGS_VOICE)
+        return [("agent", greeting, None), ("user", _pick(rng, scenario.openers), None)]
+
+    def _closing(
+        self, scenario: Scenario, resolved: bool, outbound: bool, text: bool, transfer: bool, end_call: bool
+    ) -> tuple[list[_Beat], list[_Beat], list[_Beat]]:
+        """(ending, wrap-up, goodbye): a transfer, a resolution or an apology."""
+        rng = self.rng
+        if transfer:
+            ending: list[_Beat] = [
+                ("agent", _pick(rng, scenario.unresolved), None),
+                ("user", _pick(rng, TRANSFER_ASKS), None),
+                ("agent", _pick(rng, TRANSFER_LINES), "transfer_to_number"),
+            ]
+            return ending, [], []
+        if resolved:
+            ending = [
+                ("agent", _pick(rng, scenario.resolved), None),
+                ("user", _pick(rng, THANKS), None),
+            ]
+            wrap: list[_Beat] = [("agent", _pick(rng, ANYTHING_ELSE), None), ("user", _pick(rng, NOTHING_ELSE), None)]
+            farewells = GOODBYES_TEXT if text else GOODBYES_OUTBOUND if outbound else GOODBYES
+            return ending, wrap, [("agent", _pick(rng, farewells), "end_call" if end_call else None)]
+        ending = [
+            ("agent", _pick(rng, scenario.unresolved), None),
+            ("user", _pick(rng, COMPLAINTS), None),
+        ]
+        return ending, [("agent", _pick(rng, APOLOGIES), None)], [("agent", _pick(rng, GOODBYES_FAIL), None)]
+
+    def _small_talk(self, scenario: Scenario, text: bool, wanted: int) -> list[_Beat]:
+        """``wanted`` exchanges the customer starts, each line at most once until every one was used."""
+        rng, r = self.rng, self.rng.random
+        pool = scenario.fillers + GENERIC_FILLERS + (() if text else VOICE_FILLERS)
+        picks = rng.sample(range(len(pool)), min(wanted, len(pool)))
+        picks += [int(r() * len(pool)) for _ in range(wanted - len(picks))]
+        small_talk: list[_Beat] = []
+        for i in picks:
+            user_line, agent_line = pool[i]
+            small_talk += [("user", user_line, None), ("agent", agent_line, None)]
+        return small_talk
 
     def _turns_from_script(
         self,
@@ -861,6 +884,24 @@ class _Conversation:
         }
 
 
+def _dynamic_variables(
+    agent: _Agent, conversation_id: str, metadata: dict[str, Any], channel: str, outbound: bool, number: str
+) -> dict[str, Any]:
+    """The ``system__`` variables ElevenLabs sets for every conversation."""
+    start_unix = metadata["start_time_unix_secs"]
+    variables: dict[str, Any] = {
+        "system__agent_id": agent.agent_id,
+        "system__conversation_id": conversation_id,
+        "system__time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_unix)),
+        "system__timezone": metadata["timezone"],
+        "system__call_duration_secs": metadata["call_duration_secs"],
+    }
+    if channel == "phone":
+        variables["system__caller_id"] = agent.agent_number if outbound else number
+        variables["system__called_number"] = number if outbound else agent.agent_number
+    return variables
+
+
 def _webhook_payloads(name: str, s: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(request params, response body) of the scenario tools, filled from the slots."""
     if name == "lookup_invoice":
@@ -966,6 +1007,16 @@ def _agent_turn(
         "original_message": None,
         "source_medium": None,
     }
+
+
+def _hung_up_early(beats: list[_Beat], target: int) -> list[_Beat]:
+    """The beats that fit in a very short ``target``: a caller who hangs up early."""
+    total = 0
+    for cut, (_, _, tool) in enumerate(beats):
+        total += 2 if tool and tool != "end_call" else 1
+        if total > target:
+            return beats[:cut]
+    return beats
 
 
 def _size(beats: Sequence[_Beat]) -> int:
