@@ -13,12 +13,11 @@ from elevenlabs.types import GetConversationResponseModel, GetConversationsPageR
 
 from convhub.auth.service import get_workspace
 from convhub.conversations.schemas import AgentRef, TurnIn
-from convhub.conversations.service import attach_audio, get_conversation
+from convhub.conversations.service import get_conversation
 from convhub.providers.elevenlabs.mapper import conversation_from_elevenlabs
 from convhub.simulators.generate import generate_audio_bytes, generate_elevenlabs_conversation
-from convhub.storage.base import one_chunk
 from tests.elevenlabs_api.conftest import WORKSPACE, LiveServer
-from tests.factories import make_conversation
+from tests.factories import attach_audio, make_conversation
 
 # A finished Twilio call with tool calls and per-turn feedback, as ElevenLabs sends it.
 EL_BODY = generate_elevenlabs_conversation(13)
@@ -31,7 +30,7 @@ def _attach(server: LiveServer, conversation_id: str, data: bytes) -> None:
         async with server.app.state.db.session() as session:
             workspace = await get_workspace(session, WORKSPACE)
             conv = await get_conversation(session, workspace.id, conversation_id)
-            await attach_audio(session, conv, server.app.state.blobs, one_chunk(data))
+            await attach_audio(session, conv, server.app.state.blobs, data)
 
     server.call(attach())
 

@@ -241,20 +241,6 @@ async def send_feedback(
     return conv
 
 
-def audio_key(workspace_id: str, conversation_id: str) -> str:
-    return f"{workspace_id}/audio/{conversation_id}.mp3"
-
-
-async def attach_audio(session: AsyncSession, conversation: Conversation, store: BlobStore, data: Any) -> None:
-    """Store audio (an async iterable of bytes) for a conversation and point the row at it."""
-    key = audio_key(conversation.workspace_id, conversation.id)
-    await store.put(key, data)
-    await ConversationRepository(session, conversation.workspace_id).set_fields(
-        conversation.id, audio_key=key, has_audio=True
-    )
-    conversation.audio_key, conversation.has_audio = key, True
-
-
 async def audio_stream(
     conversation: Conversation, store: BlobStore, *, missing: str | None = None
 ) -> AsyncIterator[bytes]:

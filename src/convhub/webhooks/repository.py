@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -101,11 +100,3 @@ async def set_audio(session: AsyncSession, workspace_id: str, keys: dict[str, st
             .values(audio_key=key, has_audio=True)
         )
 
-
-async def count_events(session: AsyncSession, connection_id: str, since: datetime | None = None) -> dict[str, int]:
-    from sqlalchemy import func
-
-    stmt = select(WebhookEvent.status, func.count()).where(WebhookEvent.connection_id == connection_id)
-    if since is not None:
-        stmt = stmt.where(WebhookEvent.received_at >= since)
-    return {str(status): int(n) for status, n in await session.execute(stmt.group_by(WebhookEvent.status))}
