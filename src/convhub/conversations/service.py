@@ -67,21 +67,20 @@ async def list_conversations(
     if has_more and rows:
         last = rows[-1]
         value = repo.sort_value(last, sort)
-        next_cursor = codec.encode({
-            "s": sort,
-            "d": descending,
-            "v": value.isoformat() if isinstance(value, datetime) else value,
-            "id": last.id,
-        })
+        next_cursor = codec.encode(
+            {"v": value.isoformat() if isinstance(value, datetime) else value, "id": last.id},
+            scope=_cursor_scope(sort, descending),
+        )
     names = await repo.agent_names(r.agent_id for r in rows)
     return Page(rows=rows, agent_names=names, next_cursor=next_cursor, has_more=has_more)
 
 
+def _cursor_scope(sort: SortField, descending: bool) -> str:
+    return f"conversations:{sort}:{'desc' if descending else 'asc'}"
+
+
 def _decode_cursor(codec: CursorCodec, cursor: str, sort: SortField, descending: bool) -> tuple[Any, str]:
-    payload = codec.decode(cursor)
-    if payload.get("s") != sort or payload.get("d") != descending:
-        raise Unprocessable("This cursor belongs to a different sort order; start again without a cursor.",
-                            loc=("query", "cursor"))
+    payload = codec.decode(cursor, scope=_cursor_scope(sort, descending))
     value = payload.get("v")
     if sort == "started_at" and isinstance(value, str):
         value = as_utc(datetime.fromisoformat(value))
