@@ -1,10 +1,14 @@
-"""Factory helpers: realistic normalized conversations with sensible defaults."""
+"""Factory helpers: realistic normalized conversations with sensible defaults, and their recordings."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from convhub.conversations.schemas import (
     AgentRef,
@@ -14,6 +18,9 @@ from convhub.conversations.schemas import (
     Feedback,
     TurnIn,
 )
+from convhub.models import Conversation
+from convhub.storage.base import BlobStore
+from convhub.storage.keys import provider_audio_key
 
 _seq = itertools.count(1)
 BASE_TIME = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -51,3 +58,22 @@ def make_conversation(**overrides: Any) -> ConversationIn:
 def revise(conv: ConversationIn, **changes: Any) -> ConversationIn:
     """A validated copy of ``conv`` with ``changes`` (model_copy would skip validation)."""
     return ConversationIn.model_validate({**conv.model_dump(), **changes})
+
+
+async def one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    """Bytes already in memory as the stream :meth:`BlobStore.put` takes."""
+    yield data
+
+
+async def attach_audio(session: AsyncSession, conversation: Conversation, store: BlobStore, data: bytes) -> str:
+    """Give ``conversation`` a recording, stored where sync and webhooks store one; returns its blob key."""
+    key = provider_audio_key(conversation.workspace_id, conversation.provider,
+                             conversation.provider_conversation_id or conversation.id)
+    await store.put(key, one_chunk(data))
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.workspace_id == conversation.workspace_id, Conversation.id == conversation.id)
+        .values(audio_key=key, has_audio=True)
+    )
+    conversation.audio_key, conversation.has_audio = key, True
+    return key

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiohttp
+import httpx
 import pytest
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from convhub.agents.backends.openai import aclose_shared_client
 from convhub.models import Agent
@@ -31,32 +29,28 @@ async def fake_openai(openai_server: FakeOpenAIServer) -> AsyncIterator[FakeOpen
     await aclose_shared_client()
 
 
-MODEL_HOST = "model.test"  # a reserved name no DNS resolves: only an injected session reaches it
+MODEL_HOST = "model.test"  # a reserved name no DNS resolves: only an injected client reaches it
 
 
-class FakeModelResolver(AbstractResolver):
-    """Resolves ``model.test`` (any port) to the loopback fake server, and nothing else."""
+class FakeModelTransport(httpx.AsyncHTTPTransport):
+    """Sends ``model.test`` (any port) to the loopback fake server over one pooled connection, and nothing else."""
 
     def __init__(self, port: int) -> None:
+        super().__init__(limits=httpx.Limits(max_connections=1))
         self.port = port
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        if host != MODEL_HOST:
-            raise OSError(f"{host!r} is not the fake model server")
-        return [{"hostname": host, "host": "127.0.0.1", "port": self.port, "family": socket.AF_INET, "proto": 0,
-                 "flags": socket.AI_NUMERICHOST}]
-
-    async def close(self) -> None:
-        pass
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host != MODEL_HOST:
+            raise httpx.ConnectError(f"{request.url.host!r} is not the fake model server", request=request)
+        request.url = request.url.copy_with(host="127.0.0.1", port=self.port)  # the Host header stays model.test
+        return await super().handle_async_request(request)
 
 
 @pytest.fixture
-async def model_test_session(openai_server: FakeOpenAIServer) -> AsyncIterator[aiohttp.ClientSession]:
-    """A session of the test's own that reaches the fake at ``http://model.test`` (the network cannot)."""
-    connector = aiohttp.TCPConnector(resolver=FakeModelResolver(openai_server.port), limit=1)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        yield session
+async def model_test_client(openai_server: FakeOpenAIServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the test's own that reaches the fake at ``http://model.test`` (the network cannot)."""
+    async with httpx.AsyncClient(transport=FakeModelTransport(openai_server.port)) as client:
+        yield client
 
 
 def make_agent(**overrides: Any) -> Agent:

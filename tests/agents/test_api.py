@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 import httpx
 import pytest
 from sqlalchemy import select
@@ -422,7 +421,7 @@ async def test_open_backend_gives_an_openai_agent_its_decrypted_key(
 
 
 async def test_open_backend_uses_an_injected_transport(
-    authed: httpx.AsyncClient, database: Database, fake_openai: FakeOpenAI, model_test_session: aiohttp.ClientSession
+    authed: httpx.AsyncClient, database: Database, fake_openai: FakeOpenAI, model_test_client: httpx.AsyncClient
 ) -> None:
     created = await _create(authed, _openai(base_url="http://model.test/v1"))
     workspace_id, agent = await _load(database, created["id"])
@@ -430,10 +429,10 @@ async def test_open_backend_uses_an_injected_transport(
 
     async with database.session() as session:
         backend = await service.open_backend(session, workspace_id, agent, SecretBox("test-secret"),
-                                             http_session=model_test_session)
+                                             http_client=model_test_client)
     with pytest.raises(BackendError, match="answered HTTP 500"):
         [d async for d in backend.stream_reply([ChatMessage("user", "Hi")])]
-    [request] = fake_openai.requests  # model.test resolves only through the injected session
+    [request] = fake_openai.requests  # model.test is reached only through the injected client
     assert request.headers["host"] == "model.test"
 
 

@@ -6,7 +6,7 @@ import asyncio
 import socket
 from typing import Any
 
-import aiohttp
+import httpx
 import pytest
 
 from convhub.agents.backends.base import BackendError, ChatMessage
@@ -85,23 +85,23 @@ async def test_a_server_that_ignores_stream_still_gives_the_reply(
     assert await collect(backend_for(openai_server)) == ["Hello there, how can I help?"]
 
 
-async def test_an_injected_session_replaces_the_network(
-    fake_openai: FakeOpenAI, model_test_session: aiohttp.ClientSession
+async def test_an_injected_client_replaces_the_network(
+    fake_openai: FakeOpenAI, model_test_client: httpx.AsyncClient
 ) -> None:
-    backend = OpenAIBackend(base_url=f"http://{MODEL_HOST}/v1", model="m", session=model_test_session)
+    backend = OpenAIBackend(base_url=f"http://{MODEL_HOST}/v1", model="m", client=model_test_client)
 
     assert "".join(await collect(backend)) == "Hello there, how can I help?"
     [request] = fake_openai.requests
     assert (request.path, request.headers["host"]) == ("/v1/chat/completions", MODEL_HOST)
-    assert not model_test_session.closed  # the caller's session stays the caller's
+    assert not model_test_client.is_closed  # the caller's client stays the caller's
 
 
 async def test_a_reply_given_up_on_gives_its_connection_back(
-    fake_openai: FakeOpenAI, model_test_session: aiohttp.ClientSession
+    fake_openai: FakeOpenAI, model_test_client: httpx.AsyncClient
 ) -> None:
-    # The injected session holds one connection: one not given back would leave the next reply waiting for it.
-    backend = OpenAIBackend(base_url=f"http://{MODEL_HOST}/v1", model="m", session=model_test_session,
-                            timeout=aiohttp.ClientTimeout(connect=0.5, sock_read=5.0))
+    # The injected client holds one connection: one not given back would leave the next reply waiting for it.
+    backend = OpenAIBackend(base_url=f"http://{MODEL_HOST}/v1", model="m", client=model_test_client,
+                            timeout=httpx.Timeout(5.0, pool=0.5))
     reply = backend.stream_reply(MESSAGES)
     assert await anext(reply) == "Hello"
     await reply.aclose()  # the client went away mid-reply
@@ -210,10 +210,9 @@ async def test_an_error_event_in_the_stream_is_an_error_with_its_message(
         await collect(backend_for(openai_server))
 
 
-@pytest.mark.parametrize("limits", [0.3, aiohttp.ClientTimeout(sock_connect=5.0, sock_read=0.3)],
-                         ids=["seconds", "client-timeout"])
+@pytest.mark.parametrize("limits", [0.3, httpx.Timeout(5.0, read=0.3)], ids=["seconds", "read-timeout"])
 async def test_a_stalled_stream_times_out(
-    openai_server: FakeOpenAIServer, fake_openai: FakeOpenAI, limits: float | aiohttp.ClientTimeout
+    openai_server: FakeOpenAIServer, fake_openai: FakeOpenAI, limits: float | httpx.Timeout
 ) -> None:
     fake_openai.mode = "stall"
 

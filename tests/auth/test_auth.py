@@ -13,9 +13,8 @@ from convhub.conversations import service
 from convhub.db import Database
 from convhub.kit.time import utcnow
 from convhub.models import ApiKey
-from convhub.storage.base import one_chunk
 from tests.conftest import ingest_into, make_key
-from tests.factories import make_conversation, make_turns
+from tests.factories import attach_audio, make_conversation, make_turns
 
 LIST = "/v1/conversations"
 
@@ -123,7 +122,7 @@ async def test_another_workspaces_conversations_are_invisible(
     async with database.session() as session:
         ws = await get_workspace(session, "other")
         conv = await service.get_conversation(session, ws.id, their_id)
-        await service.attach_audio(session, conv, app.state.blobs, one_chunk(b"ID3"))
+        await attach_audio(session, conv, app.state.blobs, b"ID3")
     client.headers["xi-api-key"] = await make_key(database, "default")
 
     for ref in (their_id, "shared-id"):

@@ -14,10 +14,9 @@ from convhub.conversations import service
 from convhub.conversations.schemas import AgentRef
 from convhub.db import Database
 from convhub.models import AuditLog, Conversation, EvaluationResult, Turn
-from convhub.storage.base import one_chunk
 from tests.conftest import ingest_into
 from tests.conversations.api_helpers import LIST
-from tests.factories import BASE_TIME, make_conversation, make_turns
+from tests.factories import BASE_TIME, attach_audio, make_conversation, make_turns
 
 
 async def _count(database: Database, model: Any, *where: Any) -> int:
@@ -25,11 +24,11 @@ async def _count(database: Database, model: Any, *where: Any) -> int:
         return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
 
 
-async def _attach_audio(database: Database, app: Any, conversation_id: str, data: bytes) -> None:
+async def _attach_audio(database: Database, app: Any, conversation_id: str, data: bytes) -> str:
     async with database.session() as session:
         ws = await ensure_workspace(session, "default")
         conv = await service.get_conversation(session, ws.id, conversation_id)
-        await service.attach_audio(session, conv, app.state.blobs, one_chunk(data))
+        return await attach_audio(session, conv, app.state.blobs, data)
 
 
 async def test_get_by_convhub_or_provider_id_returns_the_detail(authed: httpx.AsyncClient, database: Database) -> None:
@@ -82,7 +81,7 @@ async def test_delete_removes_the_conversation_its_turns_and_audio(
     authed: httpx.AsyncClient, database: Database, app: Any
 ) -> None:
     keep, gone = await ingest_into(database, "default", [make_conversation(), make_conversation()])
-    await _attach_audio(database, app, gone, b"ID3 audio")
+    key = await _attach_audio(database, app, gone, b"ID3 audio")
     response = await authed.delete(f"{LIST}/{gone}")
     assert response.status_code == 204 and response.content == b""
     for suffix in ("", "/transcript", "/audio"):
@@ -90,7 +89,7 @@ async def test_delete_removes_the_conversation_its_turns_and_audio(
     assert (await authed.delete(f"{LIST}/{gone}")).status_code == 404
     assert await _count(database, Turn, Turn.conversation_id == gone) == 0
     assert await _count(database, EvaluationResult, EvaluationResult.conversation_id == gone) == 0
-    assert not list(app.state.blobs.root.rglob(f"{gone}.mp3"))
+    assert not await app.state.blobs.exists(key)
     assert [c["id"] for c in (await authed.get(LIST)).json()["data"]] == [keep]
     assert await _count(database, Turn, Turn.conversation_id == keep) == 4
 
@@ -110,9 +109,8 @@ async def test_audio_streams_the_stored_mp3(authed: httpx.AsyncClient, database:
 
 async def test_audio_whose_blob_vanished_is_a_404(authed: httpx.AsyncClient, database: Database, app: Any) -> None:
     [conv_id] = await ingest_into(database, "default", [make_conversation()])
-    await _attach_audio(database, app, conv_id, b"ID3")
-    for path in app.state.blobs.root.rglob("*.mp3"):
-        path.unlink()
+    key = await _attach_audio(database, app, conv_id, b"ID3")
+    await app.state.blobs.delete(key)
     assert (await authed.get(f"{LIST}/{conv_id}/audio")).status_code == 404
 
 

@@ -13,11 +13,10 @@ from convhub.auth.service import ensure_workspace
 from convhub.conversations import service
 from convhub.conversations.schemas import AgentRef, ConversationIn
 from convhub.db import Database
-from convhub.storage.base import one_chunk
 from tests.conftest import ingest_into
 from tests.conversations.api_helpers import LIST, provider_ids, set_fields, walk
 from tests.factories import BASE_TIME as T
-from tests.factories import make_conversation, make_turns
+from tests.factories import attach_audio, make_conversation, make_turns
 
 H = timedelta(hours=1)
 
@@ -69,7 +68,7 @@ async def dataset(database: Database, app: Any) -> dict[str, str]:
         ws = await ensure_workspace(session, "default")
         for name in WITH_AUDIO:
             conv = await service.get_conversation(session, ws.id, ids[name])
-            await service.attach_audio(session, conv, app.state.blobs, one_chunk(b"ID3 fake mp3 " + name.encode()))
+            await attach_audio(session, conv, app.state.blobs, b"ID3 fake mp3 " + name.encode())
     return ids
 
 

@@ -19,9 +19,8 @@ from pydantic import BaseModel
 
 from convhub.auth.service import get_workspace
 from convhub.conversations.schemas import ConversationIn
-from convhub.conversations.service import attach_audio as store_audio
 from convhub.conversations.service import get_conversation
-from convhub.storage.base import one_chunk
+from tests.factories import attach_audio as store_audio
 
 WORKSPACE = "acme"
 
@@ -94,6 +93,6 @@ def attach_audio(server: LiveServer, conversation_id: str, data: bytes) -> None:
         async with server.app.state.db.session() as session:
             workspace = await get_workspace(session, WORKSPACE)
             conv = await get_conversation(session, workspace.id, conversation_id)
-            await store_audio(session, conv, server.app.state.blobs, one_chunk(data))
+            await store_audio(session, conv, server.app.state.blobs, data)
 
     server.call(attach())

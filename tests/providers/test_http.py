@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from convhub.providers.base import AuthenticationFailed, ConversationGone, RateLimited, TransientProviderError
-from convhub.providers.http import AdaptiveLimiter, VendorHTTP, parse_retry_after
+from convhub.providers.http import AdaptiveLimiter, VendorHTTP, check_page_size, parse_retry_after
 
 
 def transport(answers: list[httpx.Response | Exception], seen: list[httpx.Request]) -> httpx.MockTransport:
@@ -104,3 +104,42 @@ def test_rate_limited_is_retryable() -> None:
     check: Callable[[type[Exception]], bool] = lambda e: bool(getattr(e, "retryable", False))  # noqa: E731
     assert check(RateLimited) and check(TransientProviderError)
     assert not check(AuthenticationFailed)
+
+
+async def test_the_credentials_go_only_to_the_apis_own_origin() -> None:
+    seen: list[httpx.Request] = []
+    urls = ["/audio/1", "https://vendor.test/audio/2", "https://cdn.vendor.test/3.mp3", "http://vendor.test/4",
+            "https://vendor.test:8443/5", "https://cdn.vendor.test/6.mp3"]
+    http = vendor([httpx.Response(200, content=b"ID3")] * len(urls), seen)
+    try:
+        for url in urls:
+            assert b"".join([chunk async for chunk in http.stream_bytes(url, "GET audio")]) == b"ID3"
+    finally:
+        await http.aclose()
+
+    assert [(str(r.url), r.headers.get("xi-api-key")) for r in seen] == [
+        ("https://vendor.test/audio/1", "k"),
+        ("https://vendor.test/audio/2", "k"),
+        ("https://cdn.vendor.test/3.mp3", None),
+        ("http://vendor.test/4", None),  # another scheme is another origin
+        ("https://vendor.test:8443/5", None),  # and so is another port
+        ("https://cdn.vendor.test/6.mp3", None),
+    ]
+    assert http.client.is_closed and http._keyless is not None and http._keyless.client.is_closed
+
+
+async def test_a_timeout_in_seconds_bounds_connecting_to_ten() -> None:
+    slow, quick = VendorHTTP("https://vendor.test", {}, timeout=30.0), VendorHTTP("https://vendor.test", {}, timeout=2)
+    try:
+        assert (slow.client.timeout.read, slow.client.timeout.connect) == (30.0, 10.0)
+        assert (quick.client.timeout.read, quick.client.timeout.connect) == (2, 2)
+    finally:
+        await slow.aclose()
+        await quick.aclose()
+
+
+def test_a_page_size_the_vendor_refuses_is_refused_at_once() -> None:
+    assert check_page_size(1, 100) == 1 and check_page_size(100, 100) == 100
+    for wrong in (0, 101):
+        with pytest.raises(ValueError, match=r"^page_size must be from 1 to 100$"):
+            check_page_size(wrong, 100)

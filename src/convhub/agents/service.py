@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
+import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -301,11 +301,11 @@ async def open_backend(
     agent: Agent,
     box: SecretBox,
     *,
-    http_session: aiohttp.ClientSession | None = None,
+    http_client: httpx.AsyncClient | None = None,
 ) -> AgentBackend:
     """The backend that writes ``agent``'s replies (409 for an agent convhub does not run).
 
-    ``http_session`` is the HTTP session an ``openai`` agent uses instead of the shared pool (tests, benchmarks).
+    ``http_client`` is the HTTP client an ``openai`` agent uses instead of the shared pool (tests, benchmarks).
     """
     if agent.workspace_id != workspace_id:
         raise NotFound(f"Agent {agent.id!r} not found.")
@@ -324,6 +324,6 @@ async def open_backend(
             api_key=box.decrypt(token) if token else None,
             temperature=config.get("temperature"),
             max_tokens=config.get("max_tokens"),
-            session=http_session,
+            client=http_client,
         )
     raise Conflict(f"Agent {agent.id!r} has no backend convhub knows ({agent.backend!r}).")

@@ -63,8 +63,6 @@ MessageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's i
 
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-# The SSE response's own headers, as Starlette's StreamingResponse makes them (for the lean route to send).
-SSE_RAW_HEADERS = StreamingResponse((), media_type="text/event-stream", headers=SSE_HEADERS).raw_headers
 
 
 def _frame(event: str, data: Any) -> bytes:
@@ -230,7 +228,7 @@ async def open_stream(
     session: AsyncSession, state: Any, subject: AuthSubject, ref: str, body: MessageCreate
 ) -> tuple[replies.ReplyProducer | None, AsyncIterator[bytes]]:
     """Store the message and start the reply: the reply under way (None while an operator holds the chat) and
-    the response's body, as SSE frames. Shared by the endpoint and the lean route (:mod:`.stream_route`)."""
+    the response's body, as SSE frames."""
     message, producer = await replies.begin_reply(session, state, subject.workspace_id, ref, body.role,
                                                   body.content)
     if producer is None:
@@ -254,8 +252,6 @@ async def open_stream(
 async def stream_message(
     request: Request, session: Session, subject: WriteSubject, ref: ConversationId, body: MessageCreate
 ) -> StreamingResponse:
-    # The lean route (stream_route.py) answers this path first; what reaches here is what it handed over: a
-    # request it does not serve itself (no key, a body to refuse, ...), or any request when it is not installed.
     producer, frames = await open_stream(session, request.app.state, subject, ref, body)
     if producer is None:
         return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)

@@ -8,7 +8,6 @@ whether a webhook secret is set.
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -20,39 +19,21 @@ from pydantic import (
     field_validator,
 )
 
-from convhub.kit.validation import http_url, non_blank, printable
+from convhub.kit.validation import check_storable, http_url, non_blank, printable
 from convhub.providers.registry import ProviderName
 
 UnknownAgents = Literal["create", "skip"]
 
 MAX_SECRET = 2000
 MAX_OPTIONS_BYTES = 16 * 1024
+MAX_OPTIONS_DEPTH = 16
 MIN_INTERVAL_SECS = 10
 MAX_INTERVAL_SECS = 366 * 24 * 3600  # a year; the column is a 32-bit integer
 MAX_CONCURRENCY = 100
 
 
-def _storable(value: Any, path: str, depth: int = 0) -> None:
-    """JSON both databases store: no NUL characters (PostgreSQL refuses them), no NaN or infinity."""
-    if depth > 16:
-        raise ValueError("webhook_options is nested too deeply")
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{path} contains a NUL character")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{path} is not a finite number")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _storable(key, f"a key of {path}", depth + 1)
-            _storable(item, f"{path}.{key}", depth + 1)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _storable(item, f"{path}[{i}]", depth + 1)
-
-
 def _options(value: dict[str, Any]) -> dict[str, Any]:
-    _storable(value, "webhook_options")
+    check_storable(value, "webhook_options", max_depth=MAX_OPTIONS_DEPTH)
     if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_OPTIONS_BYTES:
         raise ValueError(f"webhook_options is larger than {MAX_OPTIONS_BYTES} bytes as JSON")
     return value

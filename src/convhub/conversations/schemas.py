@@ -13,12 +13,13 @@ Two families live here:
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from convhub.kit.validation import check_storable
 
 # Custom metadata is stored whole on the conversation row; this bounds it (as compact UTF-8 JSON).
 MAX_METADATA_BYTES = 64 * 1024
@@ -244,25 +245,6 @@ def metadata_size(metadata: dict[str, Any]) -> int:
 MAX_METADATA_DEPTH = 32
 
 
-def _check_storable(value: Any, path: str, depth: int = 0) -> None:
-    """Both databases can store it: no NUL characters (PostgreSQL rejects them), no NaN or infinity."""
-    if depth > MAX_METADATA_DEPTH:
-        raise ValueError(f"metadata is nested deeper than {MAX_METADATA_DEPTH} levels")
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{path} contains a NUL character")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{path} is not a finite number")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_storable(key, f"a key in {path}", depth + 1)
-            _check_storable(item, f"{path}.{key}", depth + 1)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_storable(item, f"{path}[{i}]", depth + 1)
-
-
 class ConversationUpdate(BaseModel):
     """PATCH body: ``metadata`` merges into the stored metadata; a null value removes that key."""
 
@@ -273,7 +255,7 @@ class ConversationUpdate(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _storable(cls, value: dict[str, Any]) -> dict[str, Any]:
-        _check_storable(value, "metadata")
+        check_storable(value, "metadata", max_depth=MAX_METADATA_DEPTH)
         if metadata_size(value) > MAX_METADATA_BYTES:
             raise ValueError(f"metadata is larger than {MAX_METADATA_BYTES} bytes as JSON")
         return value

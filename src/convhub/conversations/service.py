@@ -71,21 +71,20 @@ async def list_conversations(
     if has_more and rows:
         last = rows[-1]
         value = repo.sort_value(last, sort)
-        next_cursor = codec.encode({
-            "s": sort,
-            "d": descending,
-            "v": value.isoformat() if isinstance(value, datetime) else value,
-            "id": last.id,
-        })
+        next_cursor = codec.encode(
+            {"v": value.isoformat() if isinstance(value, datetime) else value, "id": last.id},
+            scope=_cursor_scope(sort, descending),
+        )
     agents = await repo.agents.by_ids(r.agent_id for r in rows)
     return Page(rows=rows, agents=agents, next_cursor=next_cursor, has_more=has_more)
 
 
+def _cursor_scope(sort: SortField, descending: bool) -> str:
+    return f"conversations:{sort}:{'desc' if descending else 'asc'}"
+
+
 def _decode_cursor(codec: CursorCodec, cursor: str, sort: SortField, descending: bool) -> tuple[Any, str]:
-    payload = codec.decode(cursor)
-    if payload.get("s") != sort or payload.get("d") != descending:
-        raise Unprocessable("This cursor belongs to a different sort order; start again without a cursor.",
-                            loc=("query", "cursor"))
+    payload = codec.decode(cursor, scope=_cursor_scope(sort, descending))
     value = payload.get("v")
     if sort == "started_at" and isinstance(value, str):
         value = as_utc(datetime.fromisoformat(value))
@@ -249,20 +248,6 @@ async def send_feedback(
     await record(session, workspace_id, actor=actor, action="conversation.feedback",
                  target_type="conversation", target_id=conv.id, detail={"feedback": score})
     return conv
-
-
-def audio_key(workspace_id: str, conversation_id: str) -> str:
-    return f"{workspace_id}/audio/{conversation_id}.mp3"
-
-
-async def attach_audio(session: AsyncSession, conversation: Conversation, store: BlobStore, data: Any) -> None:
-    """Store audio (an async iterable of bytes) for a conversation and point the row at it."""
-    key = audio_key(conversation.workspace_id, conversation.id)
-    await store.put(key, data)
-    await ConversationRepository(session, conversation.workspace_id).set_fields(
-        conversation.id, audio_key=key, has_audio=True
-    )
-    conversation.audio_key, conversation.has_audio = key, True
 
 
 async def audio_stream(

@@ -4,8 +4,11 @@ The work a job does lives in plain async functions that tests call directly
 (``SyncEngine.execute``, ``webhooks.processor.process_pending``); a job is only
 the scheduling of one. State that must survive a crash is in the database (a
 run's checkpoint, a webhook event's status), so a job lost with the process is
-re-derived at start-up: :func:`convhub.jobs.scheduler.recover` re-queues pending
-webhook events, and an interrupted sync resumes from its checkpoint on its next run.
+re-derived at start-up: the app's lifespan wakes the webhook processor
+(:class:`convhub.webhooks.processor.WebhookProcessor`), which takes up events
+stored but not processed, and an interrupted sync resumes from its checkpoint
+on its next run. A job that raises is logged with its name and traceback, never
+lost silently.
 
 Why not a task library yet: the embedded default needs nothing more than
 asyncio tasks, and a queue shared by several processes (Redis) arrives with the
@@ -23,6 +26,8 @@ log = logging.getLogger("convhub.jobs")
 
 
 class JobRunner:
+    """Runs jobs as background tasks, at most ``concurrency`` at once (the rest wait for a free slot)."""
+
     def __init__(self, concurrency: int = 4) -> None:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -50,10 +55,6 @@ class JobRunner:
             self._keys[key] = task
             task.add_done_callback(lambda t: self._keys.pop(key, None) if self._keys.get(key) is t else None)
         return task
-
-    @property
-    def pending(self) -> int:
-        return len(self._tasks)
 
     async def drain(self) -> None:
         """Wait until no job is left, including jobs submitted meanwhile (tests use it to observe effects)."""

@@ -1,4 +1,5 @@
-"""Text checks shared by request models: pydantic ``AfterValidator`` functions that raise ``ValueError``.
+"""Checks shared by request models: functions that raise ``ValueError`` (pydantic ``AfterValidator`` or
+``field_validator`` bodies).
 
 One wording everywhere, so a client sees the same message for the same mistake
 whichever endpoint it made it on.
@@ -6,7 +7,9 @@ whichever endpoint it made it on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 
@@ -50,3 +53,28 @@ def http_url(example: str) -> Callable[[str], str]:
         return value.rstrip("/")
 
     return check
+
+
+def check_storable(value: Any, name: str, *, max_depth: int) -> None:
+    """JSON both databases store alike: no NUL character (PostgreSQL refuses them in text and JSON), no NaN or
+    infinity (not JSON), nested at most ``max_depth`` levels. ``name`` is the field, the start of each path the
+    message names (``metadata.customer[2]``)."""
+    _check_storable(value, name, name, max_depth, 0)
+
+
+def _check_storable(value: Any, name: str, path: str, max_depth: int, depth: int) -> None:
+    if depth > max_depth:
+        raise ValueError(f"{name} is nested deeper than {max_depth} levels")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path} contains a NUL character")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path} is not a finite number")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key, name, f"a key in {path}", max_depth, depth + 1)
+            _check_storable(item, name, f"{path}.{key}", max_depth, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_storable(item, name, f"{path}[{i}]", max_depth, depth + 1)

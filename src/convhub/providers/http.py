@@ -8,6 +8,11 @@ success (AIMD), so a sync runs at the vendor's limit without hammering it.
 that are not the JSON promised, with exponential backoff and full jitter
 (``Retry-After`` honoured), and translates what is left into
 :mod:`convhub.providers.base` errors. Vendor clients never see httpx exceptions.
+
+The account's credentials go only to the API's own origin: a recording on
+another host (a CDN, a customer's bucket) is fetched by a twin of the client
+that carries no headers. What every vendor client's constructor checks
+(:func:`check_page_size`) is here too, so the three say it alike.
 """
 
 from __future__ import annotations
@@ -33,6 +38,14 @@ from convhub.providers.base import (
 )
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_CONNECT_SECS = 10.0  # a vendor that takes longer to accept a connection is down, however long reads may take
+
+
+def check_page_size(page_size: int, vendor_max: int) -> int:
+    """``page_size`` when the vendor's list endpoint takes it (1 to ``vendor_max``); else ``ValueError``."""
+    if not 1 <= page_size <= vendor_max:
+        raise ValueError(f"page_size must be from 1 to {vendor_max}")
+    return page_size
 
 
 class AdaptiveLimiter:
@@ -122,6 +135,8 @@ class VendorHTTP:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
+        if not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(timeout, connect=min(timeout, MAX_CONNECT_SECS))
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers=dict(headers),
@@ -135,9 +150,36 @@ class VendorHTTP:
         self.backoff_cap = backoff_cap
         self._sleep = sleep
         self.requests = 0  # every HTTP request sent, retries included (benchmarks read it)
+        self._twin_settings: dict[str, Any] = {
+            "max_concurrency": max_concurrency, "max_attempts": max_attempts, "backoff_base": backoff_base,
+            "backoff_cap": backoff_cap, "timeout": timeout, "transport": transport, "sleep": sleep,
+        }
+        self._keyless: VendorHTTP | None = None
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        if self._keyless is not None:
+            await self._keyless.aclose()
+
+    def same_origin(self, url: str) -> bool:
+        """Whether ``url`` is on the API's own origin (a relative URL is): the only place the credentials go."""
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL:
+            return False
+        if target.is_relative_url:
+            return True  # resolved against the base URL
+        base = self.client.base_url
+        return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+
+    def _for(self, url: str) -> VendorHTTP:
+        """This client for the API's own URLs; for any other host, a twin without headers (made on first use),
+        with a concurrency bound of its own so a slow CDN does not hold back the API."""
+        if self.same_origin(url):
+            return self
+        if self._keyless is None:
+            self._keyless = VendorHTTP(str(self.client.base_url), {}, **self._twin_settings)
+        return self._keyless
 
     def _backoff(self, attempt: int, error: ProviderError) -> float:
         if error.retry_after is not None:
@@ -199,12 +241,16 @@ class VendorHTTP:
 
         await self._retrying(what, once)
 
-    async def stream_bytes(self, url: str, what: str, *, chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    def stream_bytes(self, url: str, what: str, *, chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:
         """GET ``url`` (relative or absolute) as chunks, holding a concurrency slot while it streams.
 
-        Retries happen only before the first chunk is handed out: a failure after
-        that raises :class:`TransientProviderError` and the caller starts over.
+        The credentials are sent only to the API's own origin (:meth:`same_origin`). Retries happen only before
+        the first chunk is handed out: a failure after that raises :class:`TransientProviderError` and the caller
+        starts over.
         """
+        return self._for(url)._stream(url, what, chunk_size)
+
+    async def _stream(self, url: str, what: str, chunk_size: int) -> AsyncIterator[bytes]:
         yielded = False
         for attempt in range(self.max_attempts):
             try:

@@ -122,24 +122,14 @@ class _VapiSimulator:
     ) -> dict[str, Any]:
         meta = el["metadata"]
         phone = meta.get("phone_call")
-        el_status = el["status"]
         tools = {c["tool_name"] for t in el["transcript"] for c in t.get("tool_calls") or []}
-        transferred = "transfer_to_number" in tools
-
-        if el_status in ("done", "failed"):
-            status = "ended"
-        elif el_status == "initiated":
-            status = "queued" if rng.random() < 0.5 else "ringing"
-        elif el_status == "in-progress" and transferred and rng.random() < 0.5:
-            status = "forwarding"
-        else:  # in-progress, or processing (the call is in its last exchange)
-            status = "in-progress"
+        status = _status(el["status"], "transfer_to_number" in tools, rng)
 
         call_id = _uuid("call", seed, index)
         assistant_id = _uuid("assistant", el["agent_id"])
         connected = status not in ("queued", "ringing")
         ended_reason: str | None = None
-        if el_status == "failed":
+        if el["status"] == "failed":
             failures = _FAILURES_PHONE if phone else _FAILURES_WEB
             ended_reason, connected = failures[int(rng.random() * len(failures))]
         elif status == "ended":
@@ -159,57 +149,9 @@ class _VapiSimulator:
             if phone else "webCall",
             "status": status,
         }
-        last_ms = max([created_ms, *(m["time"] for m in messages)])
-        if status == "ended":
-            if started_ms is not None:
-                ended_ms = max(started_ms + meta["call_duration_secs"] * 1000 + rng.randint(0, 999), last_ms + 800)
-            else:
-                wait = rng.randint(20_000, 30_000) if ended_reason == "customer-did-not-answer" else rng.randint(
-                    1_500, 6_000)
-                ended_ms = created_ms + wait
-            call["endedReason"] = ended_reason
-            updated_ms = ended_ms + rng.randint(2_000, 9_000)  # the analysis lands a few seconds later
-        elif status == "ringing":
-            ended_ms, updated_ms = None, created_ms + rng.randint(300, 1_500)
-        elif status == "queued":
-            ended_ms, updated_ms = None, created_ms
-        else:
-            ended_ms, updated_ms = None, last_ms
-        call["createdAt"] = _iso(created_ms)
-        call["updatedAt"] = _iso(updated_ms)
-        if started_ms is not None:
-            call["startedAt"] = _iso(started_ms)
-        if ended_ms is not None:
-            call["endedAt"] = _iso(ended_ms)
+        ended_ms = _add_times(call, rng, ended_reason, created_ms, started_ms, meta["call_duration_secs"], messages)
         call["assistantId"] = assistant_id
-
-        dynamic = (el.get("conversation_initiation_client_data") or {}).get("dynamic_variables") or {}
-        customer_name = dynamic.get("customer_name")
-        user_id = el.get("user_id")
-        if phone:
-            call["phoneNumberId"] = _uuid("phone-number", phone["phone_number_id"])
-            call["phoneNumber"] = {
-                "provider": "twilio" if phone["type"] == "twilio" else "vapi",
-                "number": phone["agent_number"],
-                "name": el["agent_name"].split("(")[-1].rstrip(")") + " line",
-            }
-            call["phoneCallProvider"] = "twilio" if phone["type"] == "twilio" else "vapi"
-            call["phoneCallTransport"] = "pstn" if phone["type"] == "twilio" else "sip"
-            if connected:
-                call["phoneCallProviderId"] = phone["call_sid"]
-            customer: dict[str, Any] = {"number": phone["external_number"]}
-            if customer_name:
-                customer["name"] = customer_name
-            if user_id:
-                customer["externalId"] = user_id
-            call["customer"] = customer
-        overrides: dict[str, Any] = {}
-        if customer_name:
-            overrides["variableValues"] = {"customerName": customer_name}
-        if user_id and not phone:
-            overrides["metadata"] = {"userId": user_id}
-        if overrides:
-            call["assistantOverrides"] = overrides
+        _add_customer(call, el, connected)
 
         if transfer_number is not None and (status == "forwarding" or ended_reason == "assistant-forwarded-call"):
             call["destination"] = {
@@ -218,7 +160,6 @@ class _VapiSimulator:
                 "message": "Transferring you now, please hold.",
                 "description": "Human support team",
             }
-
         if status == "ended":
             _add_cost(call, rng, messages, phone is not None, started_ms, ended_ms)
             call["analysis"] = _analysis(el, assistant_id, rng) if connected else {}
@@ -418,6 +359,86 @@ def _tie_group_size(seed: int, block: int) -> int:
     """How many calls at the start of ``block`` share its first call's createdAt (1: none; else 2 to 5)."""
     roll = int(hashlib.sha256(f"convhub-vapi-ties/{seed}/{block}".encode()).hexdigest()[:8], 16) % 10
     return 1 if roll < 6 else roll - 4
+
+
+def _status(el_status: str, transferred: bool, rng: random.Random) -> str:
+    """The Vapi status of a call whose ElevenLabs twin has ``el_status``."""
+    if el_status in ("done", "failed"):
+        return "ended"
+    if el_status == "initiated":
+        return "queued" if rng.random() < 0.5 else "ringing"
+    if el_status == "in-progress" and transferred and rng.random() < 0.5:
+        return "forwarding"
+    return "in-progress"  # in-progress, or processing (the call is in its last exchange)
+
+
+def _add_times(
+    call: dict[str, Any],
+    rng: random.Random,
+    ended_reason: str | None,
+    created_ms: int,
+    started_ms: int | None,
+    duration_secs: int,
+    messages: list[dict[str, Any]],
+) -> int | None:
+    """Sets ``endedReason`` and the call's timestamps as its status has them; returns when it ended (if it did)."""
+    status = call["status"]
+    last_ms = max([created_ms, *(m["time"] for m in messages)])
+    ended_ms: int | None = None
+    if status == "ended":
+        if started_ms is not None:
+            ended_ms = max(started_ms + duration_secs * 1000 + rng.randint(0, 999), last_ms + 800)
+        else:
+            wait = rng.randint(20_000, 30_000) if ended_reason == "customer-did-not-answer" else rng.randint(
+                1_500, 6_000)
+            ended_ms = created_ms + wait
+        call["endedReason"] = ended_reason
+        updated_ms = ended_ms + rng.randint(2_000, 9_000)  # the analysis lands a few seconds later
+    elif status == "ringing":
+        updated_ms = created_ms + rng.randint(300, 1_500)
+    elif status == "queued":
+        updated_ms = created_ms
+    else:
+        updated_ms = last_ms
+    call["createdAt"] = _iso(created_ms)
+    call["updatedAt"] = _iso(updated_ms)
+    if started_ms is not None:
+        call["startedAt"] = _iso(started_ms)
+    if ended_ms is not None:
+        call["endedAt"] = _iso(ended_ms)
+    return ended_ms
+
+
+def _add_customer(call: dict[str, Any], el: dict[str, Any], connected: bool) -> None:
+    """The phone line and the customer (phone calls), and the variables the assistant was given."""
+    phone = el["metadata"].get("phone_call")
+    dynamic = (el.get("conversation_initiation_client_data") or {}).get("dynamic_variables") or {}
+    customer_name = dynamic.get("customer_name")
+    user_id = el.get("user_id")
+    if phone:
+        call["phoneNumberId"] = _uuid("phone-number", phone["phone_number_id"])
+        call["phoneNumber"] = {
+            "provider": "twilio" if phone["type"] == "twilio" else "vapi",
+            "number": phone["agent_number"],
+            "name": el["agent_name"].split("(")[-1].rstrip(")") + " line",
+        }
+        call["phoneCallProvider"] = "twilio" if phone["type"] == "twilio" else "vapi"
+        call["phoneCallTransport"] = "pstn" if phone["type"] == "twilio" else "sip"
+        if connected:
+            call["phoneCallProviderId"] = phone["call_sid"]
+        customer: dict[str, Any] = {"number": phone["external_number"]}
+        if customer_name:
+            customer["name"] = customer_name
+        if user_id:
+            customer["externalId"] = user_id
+        call["customer"] = customer
+    overrides: dict[str, Any] = {}
+    if customer_name:
+        overrides["variableValues"] = {"customerName": customer_name}
+    if user_id and not phone:
+        overrides["metadata"] = {"userId": user_id}
+    if overrides:
+        call["assistantOverrides"] = overrides
 
 
 def _ended_reason(termination: str, tools: set[str], rng: random.Random) -> str:

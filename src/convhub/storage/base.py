@@ -19,7 +19,3 @@ class BlobStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-
-async def one_chunk(data: bytes) -> AsyncIterator[bytes]:
-    """Adapt bytes already in memory to :meth:`BlobStore.put`."""
-    yield data

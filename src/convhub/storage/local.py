@@ -11,6 +11,8 @@ CHUNK = 64 * 1024
 
 
 class LocalBlobStore:
+    """Blobs as files under ``root``, one per key (``/`` in a key is a folder); no key reaches outside ``root``."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -23,13 +25,18 @@ class LocalBlobStore:
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside the blob, then renamed over it: a reader sees the old blob or the new one, never half.
         tmp = path.with_suffix(path.suffix + ".part")
         size = 0
-        with tmp.open("wb") as handle:
-            async for chunk in chunks:
-                await asyncio.to_thread(handle.write, chunk)
-                size += len(chunk)
-        os.replace(tmp, path)
+        try:
+            with tmp.open("wb") as handle:
+                async for chunk in chunks:
+                    await asyncio.to_thread(handle.write, chunk)
+                    size += len(chunk)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a stream that broke off leaves nothing behind
+            raise
         return size
 
     async def open(self, key: str) -> AsyncIterator[bytes]:

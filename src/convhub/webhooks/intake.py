@@ -65,9 +65,6 @@ class ConnectionCache:
         self._entries[connection_id] = (now + self.ttl, entry)
         return entry
 
-    def forget(self, connection_id: str) -> None:
-        self._entries.pop(connection_id, None)
-
 
 class IntakeWriter:
     """Group commit of webhook events: ``await store(row)`` is True once stored, False for a redelivery."""

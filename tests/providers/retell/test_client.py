@@ -353,5 +353,5 @@ def test_page_size_is_bounded() -> None:
     with pytest.raises(ValueError, match="page_size"):
         RetellProvider("k", page_size=VENDOR_MAX_PAGE + 1)
     provider = RetellProvider("k")
-    assert provider.base_url == "https://api.retellai.com"
+    assert str(provider.http.client.base_url) == "https://api.retellai.com"
     asyncio.run(provider.aclose())

@@ -12,128 +12,54 @@ stream that breaks off or is not what it should be) becomes a
 :class:`BackendError` whose message says what happened in terms a person can
 act on; the key is never part of it.
 
-The network is aiohttp's, not httpx's (which the rest of convhub uses): a
-streamed reply costs about a fifth of the CPU (~0.25 ms a request against
-~1.3 ms, and httpcore's pool gets slower under load as it polls every pooled
-connection's socket per request), and this backend runs once per message of
-every conversation with a model. Connections are reused across replies: one
-pooled session per event loop (:func:`shared_session`), so a conversation
-against a remote endpoint does not pay a TLS handshake per message. The
-session trusts the same certificates httpx did (certifi, or ``SSL_CERT_FILE``
-/ ``SSL_CERT_DIR``) and honours the proxy environment variables, looked up
-once per endpoint rather than through aiohttp's ``trust_env``, which costs two
-thread hand-offs (proxy and ``.netrc`` lookups) on every request. Tests inject
-a ``ClientSession`` of their own instead; the backend uses it as it is and
-never closes it.
-
-The event stream is split into lines here rather than by aiohttp's line
-reader (which refuses lines over 64 KiB): bytes are split on line ends first
-and each whole line decoded, so a character cut between two reads stays whole.
+The network is httpx's, as for every other outbound call of convhub, with
+httpx's own handling of the proxy environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+``NO_PROXY``) and of certificates (``SSL_CERT_FILE``, ``SSL_CERT_DIR``, else
+certifi's bundle). Connections are reused across replies: one pooled client per
+event loop (:func:`shared_client`), so a conversation against a remote endpoint
+does not pay a TLS handshake per message. Tests inject an ``AsyncClient`` of
+their own instead; the backend uses it as it is and never closes it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
-import os
-import ssl
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-import certifi
+import httpx
 import orjson
-from aiohttp.helpers import get_env_proxy_for_url
-from yarl import URL
 
 from convhub.agents.backends.base import BackendError, ChatMessage
 
-
-def _timeout(connect: float, read: float) -> aiohttp.ClientTimeout:
-    # ``connect`` bounds waiting for a pooled connection and making one (httpx's pool and connect timeouts);
-    # ``sock_read`` is the longest silence, before the response head and between reads of the body. No total:
-    # a long reply may stream for as long as it keeps coming.
-    return aiohttp.ClientTimeout(total=None, connect=2 * connect, sock_connect=connect, sock_read=read)
-
-
-DEFAULT_TIMEOUT = _timeout(connect=10.0, read=60.0)
+# ``read`` is the longest silence, before the response head and between reads of the body; there is no total,
+# so a long reply may stream for as long as it keeps coming.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=10.0, pool=10.0)
 # Generous: many conversations stream from one local model server at once.
-POOL_SIZE = 1000
-KEEPALIVE_SECS = 30.0
+POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30.0)
 MAX_ERROR_BODY = 2000
 DRAIN_SECS = 1.0
 
-
-@dataclass(frozen=True, slots=True)
-class _Proxy:
-    url: URL | None = None
-    headers: dict[str, str] | None = None
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
 
 
-_DIRECT = _Proxy()
-
-
-@dataclass(slots=True)
-class _Pool:
-    """A loop's pooled session, and the proxy of each endpoint it has talked to (from the environment)."""
-
-    session: aiohttp.ClientSession
-    proxies: dict[str, _Proxy] = field(default_factory=dict)
-
-    async def proxy(self, origin: str) -> _Proxy:
-        proxy = self.proxies.get(origin)
-        if proxy is None:
-            # The environment is read once per endpoint (httpx read it once per client): off the loop, as it
-            # may read ~/.netrc for the proxy's credentials.
-            proxy = self.proxies[origin] = await asyncio.to_thread(_env_proxy, origin)
-        return proxy
-
-
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = weakref.WeakKeyDictionary()
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """The certificates httpx trusts: ``SSL_CERT_FILE``, else ``SSL_CERT_DIR``, else certifi's bundle."""
-    if os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    if os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def _env_proxy(origin: str) -> _Proxy:
-    """The proxy the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``) names for ``origin``."""
-    try:
-        proxy, auth = get_env_proxy_for_url(URL(origin))
-    except (LookupError, ValueError):
-        return _DIRECT
-    return _Proxy(proxy, {"Proxy-Authorization": auth.encode()} if auth is not None else None)
-
-
-def _shared_pool() -> _Pool:
+def shared_client() -> httpx.AsyncClient:
+    """The pooled client of the running event loop (made on first use; a client cannot cross loops)."""
     loop = asyncio.get_running_loop()
-    pool = _pools.get(loop)
-    if pool is None or pool.session.closed:
-        connector = aiohttp.TCPConnector(limit=POOL_SIZE, keepalive_timeout=KEEPALIVE_SECS, ssl=_ssl_context())
-        pool = _pools[loop] = _Pool(aiohttp.ClientSession(connector=connector, timeout=DEFAULT_TIMEOUT))
-    return pool
-
-
-def shared_session() -> aiohttp.ClientSession:
-    """The pooled session of the running event loop (made on first use; a session cannot cross loops)."""
-    return _shared_pool().session
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = _clients[loop] = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=POOL_LIMITS)
+    return client
 
 
 async def aclose_shared_client() -> None:
-    """Close the running loop's pooled session (at shutdown); the next reply opens a new one."""
-    pool = _pools.pop(asyncio.get_running_loop(), None)
-    if pool is not None:
-        await pool.session.close()
+    """Close the running loop's pooled client (at shutdown); the next reply opens a new one."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
 
 
 class OpenAIBackend:
@@ -147,19 +73,17 @@ class OpenAIBackend:
         api_key: str | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
-        timeout: aiohttp.ClientTimeout | float = DEFAULT_TIMEOUT,
-        session: aiohttp.ClientSession | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
-        self.origin = "/".join(self.url.split("/", 3)[:3])  # scheme://host[:port], the key of its proxy
         self.model = model
         self.api_key = api_key
         self.temperature = temperature
         self.max_tokens = max_tokens
-        # A number of seconds is every timeout, as it was for httpx.
-        self.timeout = timeout if isinstance(timeout, aiohttp.ClientTimeout) else _timeout(timeout, timeout)
-        self.session = session
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.client = client
 
     def request_body(self, messages: Sequence[ChatMessage]) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -181,60 +105,52 @@ class OpenAIBackend:
 
     async def stream_reply(self, messages: Sequence[ChatMessage]) -> AsyncIterator[str]:
         where = f"The model endpoint at {self.base_url}"
-        # Encoded as httpx's ``json=`` did: compact, UTF-8, and NaN refused (a ValueError, before any request).
-        body = json.dumps(self.request_body(messages), ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False).encode()
-        headers = self.headers()
-        headers["Content-Type"] = "application/json"
-        if self.session is not None:
-            session, proxy = self.session, _DIRECT  # the caller's session, with the caller's settings
-        else:
-            pool = _shared_pool()
-            session, proxy = pool.session, await pool.proxy(self.origin)
-        try:
-            response = await session.post(self.url, data=body, headers=headers, timeout=self.timeout,
-                                          allow_redirects=False, proxy=proxy.url, proxy_headers=proxy.headers)
-        except TimeoutError:
-            raise BackendError(f"{where} did not answer in time.") from None
-        except (aiohttp.ClientError, ValueError) as exc:
-            raise BackendError(f"{where} could not be reached: {_reason(exc)}.") from None
-        # From here on the response is released however the generator ends: read to the end, its connection
-        # goes back to the pool; otherwise (an error, the caller's aclose(), a cancellation) it is closed.
-        try:
-            if response.status >= 400:
-                raise BackendError(await self._status_message(response))
-            if response.headers.get("content-type", "").startswith("application/json"):
-                # A server that ignores "stream": true answers one JSON completion: still a reply.
-                yield _whole_reply(await response.read(), where)
-                return
-            async with contextlib.aclosing(_events(response)) as events:
-                async for delta in _deltas(events, where):
+        client = self.client if self.client is not None else shared_client()
+        # The stack closes the response however the generator ends: read to the end, its connection goes back to
+        # the pool; otherwise (an error, the caller's aclose(), a cancellation) the connection is closed.
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                response = await stack.enter_async_context(client.stream(
+                    "POST", self.url, json=self.request_body(messages), headers=self.headers(),
+                    timeout=self.timeout, follow_redirects=False))
+            except httpx.TimeoutException:
+                raise BackendError(f"{where} did not answer in time.") from None
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise BackendError(f"{where} could not be reached: {_reason(exc)}.") from None
+            try:
+                async for delta in self._read(response, where):
                     yield delta
-                # What follows [DONE] is normally nothing; reading to the end lets the connection back into
-                # the pool. A server that keeps the body open gets a moment, then the connection is dropped.
-                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    async with asyncio.timeout(DRAIN_SECS):
-                        async for _ in events:
-                            pass
-        except TimeoutError:
-            raise BackendError(f"{where} stopped sending the reply (timed out).") from None
-        except (aiohttp.ClientError, ValueError) as exc:
-            raise BackendError(f"{where} broke off the reply: {_reason(exc)}.") from None
-        finally:
-            response.release()
+            except httpx.TimeoutException:
+                raise BackendError(f"{where} stopped sending the reply (timed out).") from None
+            except httpx.HTTPError as exc:
+                raise BackendError(f"{where} broke off the reply: {_reason(exc)}.") from None
 
-    async def _status_message(self, response: aiohttp.ClientResponse) -> str:
+    async def _read(self, response: httpx.Response, where: str) -> AsyncIterator[str]:
+        if response.status_code >= 400:
+            raise BackendError(await self._status_message(response))
+        if response.headers.get("content-type", "").startswith("application/json"):
+            # A server that ignores "stream": true answers one JSON completion: still a reply.
+            yield _whole_reply(await response.aread(), where)
+            return
+        async with contextlib.aclosing(_events(response)) as events:
+            async for delta in _deltas(events, where):
+                yield delta
+            # What follows [DONE] is normally nothing; reading to the end lets the connection back into the
+            # pool. A server that keeps the body open gets a moment, then the connection is dropped.
+            with contextlib.suppress(httpx.HTTPError, TimeoutError):
+                async with asyncio.timeout(DRAIN_SECS):
+                    async for _ in events:
+                        pass
+
+    async def _status_message(self, response: httpx.Response) -> str:
         where = f"The model endpoint at {self.base_url}"
         raw = b""
-        while len(raw) < MAX_ERROR_BODY:
-            chunk = await response.content.read(MAX_ERROR_BODY - len(raw))
-            if not chunk:
-                break
+        async for chunk in response.aiter_bytes():
             raw += chunk
-        # Enough to say what went wrong; the connection is dropped, not drained (unless that was all of it).
-        body = raw.decode("utf-8", errors="replace")
-        detail = _error_detail(body)
-        status = response.status
+            if len(raw) >= MAX_ERROR_BODY:
+                break  # enough to say what went wrong; the connection is dropped, not drained
+        detail = _error_detail(raw[:MAX_ERROR_BODY].decode("utf-8", errors="replace"))
+        status = response.status_code
         if status in (401, 403):
             return f"{where} refused the request (HTTP {status}): check the agent's API key.{detail}"
         if status == 404:
@@ -247,9 +163,9 @@ class OpenAIBackend:
 
 def _reason(exc: Exception) -> str:
     text = str(exc).strip()
-    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, unknown host, TLS failed, proxy unreachable
+    if isinstance(exc, httpx.ConnectError):  # refused, unknown host, TLS failed, proxy unreachable
         name = "connection failed"
-    elif isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):  # closed, reset, cut short
+    elif isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):  # closed, reset, cut short
         name = "the connection broke"
     else:
         name = type(exc).__name__
@@ -284,7 +200,8 @@ class _EventParser:
     """Server-sent events from the body's bytes as they arrive: the data of each event, once it is complete.
 
     Lines end in LF, CRLF or CR (as the SSE spec says), wherever the reads cut them; multi-line data is joined
-    with newlines. Comments (":"), "event:", "id:" and "retry:" lines carry nothing a chat completion needs.
+    with newlines. Bytes are split on line ends before each whole line is decoded, so a character cut between
+    two reads stays whole. Comments (":"), "event:", "id:" and "retry:" lines carry nothing a chat completion needs.
     """
 
     __slots__ = ("data", "rest")
@@ -328,10 +245,10 @@ class _EventParser:
         return events
 
 
-async def _events(response: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
+async def _events(response: httpx.Response) -> AsyncGenerator[str, None]:
     """The data of each server-sent event of the response body."""
     parser = _EventParser()
-    async for chunk in response.content.iter_any():
+    async for chunk in response.aiter_bytes():
         for data in parser.feed(chunk):
             yield data
     for data in parser.end():

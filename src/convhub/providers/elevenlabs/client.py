@@ -27,7 +27,7 @@ import orjson
 from convhub.conversations.schemas import ConversationIn
 from convhub.providers.base import ListedConversation, ListPage, TransientProviderError
 from convhub.providers.elevenlabs.mapper import conversation_from_elevenlabs
-from convhub.providers.http import VendorHTTP
+from convhub.providers.http import VendorHTTP, check_page_size
 
 __all__ = ["DEFAULT_BASE_URL", "VENDOR_MAX_PAGE", "ElevenLabsProvider"]
 
@@ -53,9 +53,7 @@ class ElevenLabsProvider:
         max_attempts: int = 6,
         page_size: int = VENDOR_MAX_PAGE,
     ) -> None:
-        if not 1 <= page_size <= VENDOR_MAX_PAGE:
-            raise ValueError(f"page_size must be from 1 to {VENDOR_MAX_PAGE}")
-        self.page_size = page_size
+        self.page_size = check_page_size(page_size, VENDOR_MAX_PAGE)
         self.http = VendorHTTP(
             base_url or DEFAULT_BASE_URL,
             {"xi-api-key": api_key, "accept": "application/json"},

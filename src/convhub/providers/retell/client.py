@@ -17,14 +17,14 @@ import hashlib
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 import orjson
 
 from convhub.conversations.schemas import ConversationIn
 from convhub.providers.base import ListedConversation, ListPage, PermanentProviderError
-from convhub.providers.http import VendorHTTP
+from convhub.providers.http import VendorHTTP, check_page_size
 from convhub.providers.retell.mapper import conversation_from_retell, is_final
 
 __all__ = ["DEFAULT_BASE_URL", "VENDOR_MAX_PAGE", "RetellProvider"]
@@ -55,21 +55,13 @@ class RetellProvider:
         max_attempts: int = 6,
         page_size: int = VENDOR_MAX_PAGE,
     ) -> None:
-        if not 1 <= page_size <= VENDOR_MAX_PAGE:
-            raise ValueError(f"page_size must be between 1 and {VENDOR_MAX_PAGE}")
-        self.page_size = page_size
-        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.page_size = check_page_size(page_size, VENDOR_MAX_PAGE)
         self.http = VendorHTTP(
-            self.base_url,
+            base_url or DEFAULT_BASE_URL,
             {"Authorization": f"Bearer {api_key}"},
             max_concurrency=max_concurrency,
             max_attempts=max_attempts,
             timeout=timeout,
-            transport=transport,
-        )
-        # Recordings on another host (Retell's CDN) are fetched without the API key: it must not leak there.
-        self._media = VendorHTTP(
-            self.base_url, {}, max_concurrency=max_concurrency, max_attempts=max_attempts, timeout=timeout,
             transport=transport,
         )
 
@@ -106,10 +98,9 @@ class RetellProvider:
         url = detail.get("recording_url")
         if not isinstance(url, str) or not url.strip():
             return None
-        what = f"GET recording of call {provider_conversation_id}"
-        # A relative URL (some simulated webhook bodies) is served by the API host itself.
-        http = self.http if not urlsplit(url).netloc or self._same_origin(url) else self._media
-        return http.stream_bytes(url, what)
+        # Usually on Retell's CDN, which gets no API key; a relative URL (some simulated webhook bodies) is the
+        # API host's own.
+        return self.http.stream_bytes(url, f"GET recording of call {provider_conversation_id}")
 
     async def delete_conversation(self, provider_conversation_id: str) -> None:
         path = f"/v2/delete-call/{quote(provider_conversation_id, safe='')}"
@@ -120,11 +111,6 @@ class RetellProvider:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-        await self._media.aclose()
-
-    def _same_origin(self, url: str) -> bool:
-        ours, theirs = urlsplit(self.base_url), urlsplit(url)
-        return (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc)
 
 
 def fingerprint(item: Mapping[str, Any]) -> str:

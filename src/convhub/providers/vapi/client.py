@@ -44,7 +44,7 @@ from convhub.providers.base import (
     MappingError,
     PermanentProviderError,
 )
-from convhub.providers.http import VendorHTTP
+from convhub.providers.http import VendorHTTP, check_page_size
 from convhub.providers.vapi.mapper import (
     call_agent,
     call_created_at,
@@ -78,25 +78,13 @@ class VapiProvider:
         max_attempts: int = 6,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
-        if not 1 <= page_size <= VENDOR_MAX_PAGE:
-            raise ValueError(f"page_size must be between 1 and {VENDOR_MAX_PAGE}")
-        self.page_size = page_size
+        self.page_size = check_page_size(page_size, VENDOR_MAX_PAGE)
         self.http = VendorHTTP(
             base_url or DEFAULT_BASE_URL,
             {"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
             max_concurrency=max_concurrency,
             max_attempts=max_attempts,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            transport=transport,
-        )
-        # Recordings may live on another host (Vapi's storage, or the customer's own bucket):
-        # those are fetched without the private key, which only ever goes to the API itself.
-        self.storage_http = VendorHTTP(
-            base_url or DEFAULT_BASE_URL,
-            {},
-            max_concurrency=max_concurrency,
-            max_attempts=max_attempts,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=timeout,
             transport=transport,
         )
 
@@ -171,13 +159,13 @@ class VapiProvider:
     def stream_audio(self, provider_conversation_id: str, detail: Mapping[str, Any]) -> AsyncIterator[bytes] | None:
         """The recording at ``artifact.recordingUrl``, or None without one.
 
-        The API key is sent only when the URL is on the API's own origin.
+        Recordings may live on another host (Vapi's storage, or the customer's own bucket), which gets no
+        private key: that only ever goes to the API itself.
         """
         url = recording_url(detail)
         if url is None:
             return None
-        http = self.http if _same_origin(url, self.http.client.base_url) else self.storage_http
-        return http.stream_bytes(url, f"GET recording of call {provider_conversation_id}")
+        return self.http.stream_bytes(url, f"GET recording of call {provider_conversation_id}")
 
     async def delete_conversation(self, provider_conversation_id: str) -> None:
         await self.http.request_empty(
@@ -191,7 +179,6 @@ class VapiProvider:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-        await self.storage_http.aclose()
 
 
 def _listed(created_at: datetime, item: Mapping[str, Any]) -> ListedConversation:
@@ -268,16 +255,6 @@ def _iso(moment: datetime) -> str:
     """UTC, millisecond precision, truncated (a ``Ge`` bound then never excludes a call it should keep)."""
     utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def _same_origin(url: str, base: httpx.URL) -> bool:
-    try:
-        target = httpx.URL(url)
-    except httpx.InvalidURL:
-        return False
-    if target.is_relative_url:
-        return True  # resolved against the API's base URL
-    return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
 
 
 def _segment(value: str) -> str:
