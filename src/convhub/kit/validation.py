@@ -28,6 +28,23 @@ def printable(value: str) -> str:
     return value
 
 
+def header_safe(value: str) -> str:
+    """Printable ASCII only: for a secret sent in an HTTP header (a vendor API key, a webhook bearer secret).
+
+    HTTP clients refuse anything else at send time, so a key accepted with a newline or an accented letter would
+    only fail later, at the first call to the vendor. The message names the position, never the character: the
+    value is a secret.
+    """
+    for position, ch in enumerate(value, start=1):
+        if ord(ch) < 32 or ord(ch) == 127:
+            raise ValueError(f"must not contain control characters (one at position {position}): it is sent "
+                             "in an HTTP header, which carries printable ASCII only")
+        if ord(ch) > 126:
+            raise ValueError(f"must not contain non-ASCII characters (one at position {position}): it is sent "
+                             "in an HTTP header, which carries printable ASCII only")
+    return value
+
+
 def non_blank(value: str) -> str:
     """Stripped, and something left."""
     value = value.strip()
