@@ -28,6 +28,7 @@ from convhub.live.bus import build_bus
 from convhub.storage.local import LocalBlobStore
 from convhub.sync.engine import SyncEngine
 from convhub.sync.tasks import schedule_loop
+from convhub.web.docs import install_docs
 from convhub.webhooks.intake import ConnectionCache, IntakeWriter
 from convhub.webhooks.processor import WebhookProcessor
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         summary="One store for every conversation your AI agents have.",
         description="Native API under /v1/conversations; the ElevenLabs conversations dialect under /v1/convai.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by install_docs, from the package rather than a CDN
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.webhook_connections = ConnectionCache(app.state.db, box)
     app.state.webhook_intake = IntakeWriter(app.state.db)
     install_error_handlers(app)
+    install_docs(app)
 
     app.add_middleware(RequestIdMiddleware)
 
