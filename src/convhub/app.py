@@ -22,6 +22,7 @@ from convhub.db import Database
 from convhub.errors import install_error_handlers
 from convhub.jobs.runner import JobRunner
 from convhub.kit.ids import new_id
+from convhub.kit.logs import install_log_redaction
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.secretbox import SecretBox
 from convhub.live.bus import build_bus
@@ -66,6 +67,7 @@ class RequestIdMiddleware:
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or Settings()
+    install_log_redaction()  # the access log would print signed realtime URLs whole
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -10,10 +10,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.cli.conftest import clean_env
+from tests.cli.conftest import clean_env, last_line, runner_for
 
 START_TIMEOUT = 30
 
@@ -84,3 +85,46 @@ def test_demo_prints_a_key_that_lists_the_demo_conversations(cli_env: dict[str, 
         assert len(page.json()["data"]) == 6
         assert any(f"{url}/docs" in line for line in banner)
         assert any("examples/success_rate.py" in line and key in line for line in banner)
+
+
+def test_the_server_log_never_shows_a_signature_token_or_key(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Signed realtime URLs and token URLs are logged (uvicorn's access and WebSocket lines) with their secret
+    values redacted, whatever the log level; the path stays readable."""
+    from websockets.sync.client import connect
+
+    cli = runner_for(cli_env)
+    key = last_line(cli("keys", "create", "--workspace", "acme").stdout)
+    docs = tmp_path / "help.md"
+    docs.write_text("# Refunds\n\nRefunds take five working days.\n")
+    agent = last_line(cli("agents", "create", "--workspace", "acme", "--name", "Help", "--docs", str(docs),
+                          "--public").stdout)
+    log = tmp_path / "server.log"
+    env = clean_env(**cli_env, CONVHUB_SCHEDULER="false")
+    with log.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "convhub.cli", "serve", "--port", "0", "--log-level", "trace"],
+                                env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        try:
+            assert proc.stdout is not None
+            url = proc.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:"), log.read_text()
+            api = httpx.Client(base_url=url, headers={"xi-api-key": key}, timeout=10)
+            signed = api.get("/v1/convai/conversation/get-signed-url", params={"agent_id": agent}).json()["signed_url"]
+            token = api.get("/v1/convai/conversation/token", params={"agent_id": agent}).json()["token"]
+            ws_base = "ws" + url.removeprefix("http")
+            for ws_url in (signed, f"{ws_base}/v1/convai/conversation?agent_id={agent}&token={token}"):
+                with connect(ws_url) as ws:
+                    ws.send('{"type": "conversation_initiation_client_data"}')
+                    assert "conversation_initiation_metadata" in str(ws.recv(timeout=10))
+            # A key and a signature in a query string (not where they belong) are not logged either.
+            assert httpx.get(f"{url}/v1/conversations?xi-api-key={key}&signature=abc123def456", timeout=10).is_error
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=15)
+    logged = log.read_text()
+    signature = parse_qs(urlsplit(signed).query)["conversation_signature"][0]
+
+    assert "WebSocket /v1/convai/conversation?agent_id=" in logged  # the lines are there…
+    assert "GET /v1/convai/conversation/get-signed-url?agent_id=" in logged
+    assert "conversation_signature=[redacted]" in logged and "token=[redacted]" in logged
+    for secret in (signature, token, key, "abc123def456"):  # …without their secrets
+        assert secret not in logged

@@ -119,6 +119,10 @@ def _log_config() -> dict[str, Any]:
 def _run_server(host: str, port: int, log_level: LogLevelName, on_ready: Callable[[str], None]) -> None:
     import uvicorn
 
+    from convhub.kit.logs import install_log_redaction
+
+    install_log_redaction()  # before uvicorn logs anything (create_app does it too, for other servers)
+
     class AnnouncingServer(uvicorn.Server):
         """Says so once it is listening (before that, a printed URL would only be a promise)."""
 
