@@ -6,6 +6,7 @@ import copy
 import gc
 import shlex
 import socket
+import sys
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,6 +17,7 @@ from convhub.cli._common import err, fail, note, out, run
 
 if TYPE_CHECKING:
     import uvicorn
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from convhub.cli.demo import DemoInfo
 
@@ -37,10 +39,11 @@ LogLevel = Annotated[LogLevelName, typer.Option(help="How much uvicorn logs (on 
 
 def serve(host: Host = "127.0.0.1", port: Port = 8000, log_level: LogLevel = LogLevelName.info) -> None:
     """Migrate the database, then serve the API. Prints the base URL on stdout once it is listening."""
-    from convhub.cli._database import load_settings, migrate
+    from convhub.cli._database import check_event_bus, load_settings, migrate
 
     settings = load_settings()
     migrate(settings)
+    check_event_bus(settings)
     _run_server(host, port, log_level, out)
 
 
@@ -59,11 +62,12 @@ def demo(
     The simulators keep running beside the server (the connections sync again on their schedule).
     The last line of stdout is the API key.
     """
-    from convhub.cli._database import load_settings, migrate
+    from convhub.cli._database import check_event_bus, load_settings, migrate
     from convhub.cli.demo import demo_simulators, demo_window, seed_demo
 
     settings = load_settings()
     migrate(settings)
+    check_event_bus(settings)  # before the sync, which would be wasted if the server cannot start
     window_start, _ = run(demo_window(settings, workspace))
     with demo_simulators(window_start, conversations) as simulators:
         with err.status(f"Syncing {conversations} conversations from the ElevenLabs, Retell and Vapi simulators "
@@ -116,9 +120,39 @@ def _log_config() -> dict[str, Any]:
     return config
 
 
+class _StartupFailure:
+    """Wraps the app so that a start-up failure whose message says it all (the event bus cannot reach Redis)
+    reaches the command as that message, for one clean error line, instead of the traceback uvicorn logs.
+
+    Starlette reports a failed lifespan start-up with the formatted traceback as its message, while handling
+    the exception: that is when :meth:`__call__` can see which exception it was.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.message: str | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_failure_plainly(message: Message) -> None:
+            from convhub.live.bus import BusUnavailable
+
+            failure = sys.exc_info()[1]
+            if message["type"] == "lifespan.startup.failed" and isinstance(failure, BusUnavailable):
+                self.message = str(failure)
+                message = {"type": "lifespan.startup.failed", "message": ""}  # uvicorn logs a message it is given
+            await send(message)
+
+        await self.app(scope, receive, send_failure_plainly)
+
+
 def _run_server(host: str, port: int, log_level: LogLevelName, on_ready: Callable[[str], None]) -> None:
     import uvicorn
 
+    from convhub.app import create_app
     from convhub.kit.logs import install_log_redaction
 
     install_log_redaction()  # before uvicorn logs anything (create_app does it too, for other servers)
@@ -132,9 +166,9 @@ def _run_server(host: str, port: int, log_level: LogLevelName, on_ready: Callabl
                 _freeze_startup_heap()
                 on_ready(_base_url(self, host))
 
+    app = _StartupFailure(create_app())
     config = uvicorn.Config(
-        "convhub.app:create_app",
-        factory=True,
+        app,
         host=host,
         port=port,
         log_level=log_level.value,
@@ -146,9 +180,16 @@ def _run_server(host: str, port: int, log_level: LogLevelName, on_ready: Callabl
         server.run()
     except KeyboardInterrupt:
         pass
-    except SystemExit as exc:  # uvicorn exits 3 when it cannot start (port taken…) after logging why
+    except SystemExit as exc:  # uvicorn exits 3 when it cannot start (port taken, app start-up failed…)
+        if app.message is not None:
+            fail(f"the server could not start: {_first_line(app.message)}")
         if exc.code:
             fail(f"the server could not start on {host}:{port} (see the log above)")
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else "no details"
 
 
 def _freeze_startup_heap() -> None:
