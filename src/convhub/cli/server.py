@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import gc
+import os
 import shlex
+import shutil
 import socket
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -84,6 +87,8 @@ def demo(
 
 def _banner(url: str, info: DemoInfo) -> None:
     key = info.api_key
+    env = f"CONVHUB_BASE_URL={url} CONVHUB_API_KEY={key}"
+    python, convhub, examples, activate = _runnable_commands()
     lines = [
         "",
         f"convhub demo: {info.conversations} conversations in workspace '{info.workspace}' "
@@ -95,20 +100,56 @@ def _banner(url: str, info: DemoInfo) -> None:
         f"  API key   {key}" + ("  (kept from the last run)" if info.key_reused else ""),
         "",
         "Try it (Ctrl-C stops the server):",
-        f"  CONVHUB_BASE_URL={url} CONVHUB_API_KEY={key} python examples/success_rate.py",
+        *([f"  {env} {python} {examples}/success_rate.py 720"] if examples else []),
         f"  curl -s -H {shlex.quote('xi-api-key: ' + key)} '{url}/v1/convai/conversations?page_size=5'",
-        f"  CONVHUB_BASE_URL={url} CONVHUB_API_KEY={key} convhub chat {info.chat_agent_id}"
-        f"    # chat with the demo help desk",
+        f"  {env} {convhub} chat {info.chat_agent_id}    # chat with the demo help desk",
         "",
         "Or set them for this shell:",
         f"  export CONVHUB_BASE_URL={url}",
         f"  export CONVHUB_API_KEY={key}",
+        *([f"  source {activate}    # then plain convhub and python work too"] if activate else []),
         "",
         "API key:",
         key,
     ]
     for line in lines:
         out(line)
+
+
+def _runnable_commands() -> tuple[str, str, str | None, str | None]:
+    """How to call this Python, this convhub, the repository's examples folder and the venv's activate script,
+    written so that they run when pasted into a fresh shell in this directory: a venv's ``bin`` is on no PATH
+    until it is activated, so a bare ``python`` or ``convhub`` would be another program or none.
+
+    Paths under the current directory are shown relative (``.venv/bin/convhub``), others absolute. The examples
+    folder exists only in a checkout (``None`` when convhub was installed from a wheel), and so may the script.
+    """
+    import convhub
+
+    bin_dir = Path(sys.executable).parent
+    python = _shown(Path(sys.executable))
+    script = bin_dir / "convhub"
+    found = shutil.which("convhub")
+    if script.is_file():
+        convhub_command = _shown(script)
+    elif found:
+        convhub_command = _shown(Path(found))
+    else:
+        convhub_command = f"{python} -m convhub.cli"
+    examples = Path(convhub.__file__).resolve().parents[2] / "examples"
+    shown_examples = _shown(examples, command=False) if (examples / "success_rate.py").is_file() else None
+    activate = bin_dir / "activate"
+    in_venv = sys.prefix != sys.base_prefix
+    return python, convhub_command, shown_examples, _shown(activate) if in_venv and activate.is_file() else None
+
+
+def _shown(path: Path, *, command: bool = True) -> str:
+    cwd = Path.cwd()
+    absolute = Path(os.path.abspath(path))  # keeps a venv's python symlink, which is what makes it the venv's
+    shown = str(absolute.relative_to(cwd)) if absolute.is_relative_to(cwd) else str(absolute)
+    if command and "/" not in shown:
+        shown = f"./{shown}"  # a bare command name would be looked up on the PATH
+    return shlex.quote(shown)
 
 
 def _log_config() -> dict[str, Any]:
