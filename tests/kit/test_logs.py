@@ -53,14 +53,24 @@ def test_every_logger_s_records_are_redacted_message_args_and_traceback(caplog: 
     install_log_redaction()  # idempotent: one wrapper, not two
     caplog.set_level(logging.INFO)
     url = f"/v1/convai/conversation?agent_id=agt_1&conversation_signature={SIG}"
-
-    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", url, "1.1", 200)
-    logging.getLogger("convhub.some.module").warning(f"fetching {url}")
-    logging.getLogger("httpx").info("HTTP Request: %(method)s %(url)s", {"method": "GET", "url": f"http://h{url}"})
+    # A server run earlier in this process may have made uvicorn's access log stop propagating to the root.
+    access = logging.getLogger("uvicorn.access")
+    saved = access.level, access.propagate
+    access.addHandler(caplog.handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
     try:
-        raise RuntimeError(f"cannot open http://h{url}")
-    except RuntimeError:
-        logging.getLogger("convhub.jobs").exception("job failed")
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", url, "1.1", 200)
+        logging.getLogger("convhub.some.module").warning(f"fetching {url}")
+        logging.getLogger("httpx").info("HTTP Request: %(method)s %(url)s", {"method": "GET", "url": f"http://h{url}"})
+        try:
+            raise RuntimeError(f"cannot open http://h{url}")
+        except RuntimeError:
+            logging.getLogger("convhub.jobs").exception("job failed")
+    finally:
+        access.removeHandler(caplog.handler)
+        access.setLevel(saved[0])
+        access.propagate = saved[1]
 
     assert len(caplog.records) == 4
     text = caplog.text
