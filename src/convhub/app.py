@@ -22,12 +22,14 @@ from convhub.db import Database
 from convhub.errors import install_error_handlers
 from convhub.jobs.runner import JobRunner
 from convhub.kit.ids import new_id
+from convhub.kit.logs import install_log_redaction
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.secretbox import SecretBox
 from convhub.live.bus import build_bus
 from convhub.storage.local import LocalBlobStore
 from convhub.sync.engine import SyncEngine
 from convhub.sync.tasks import schedule_loop
+from convhub.web.docs import install_docs
 from convhub.webhooks.intake import ConnectionCache, IntakeWriter
 from convhub.webhooks.processor import WebhookProcessor
 
@@ -65,6 +67,7 @@ class RequestIdMiddleware:
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or Settings()
+    install_log_redaction()  # the access log would print signed realtime URLs whole
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         summary="One store for every conversation your AI agents have.",
         description="Native API under /v1/conversations; the ElevenLabs conversations dialect under /v1/convai.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by install_docs, from the package rather than a CDN
     )
     app.state.settings = settings
     app.state.db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
@@ -115,6 +119,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.webhook_connections = ConnectionCache(app.state.db, box)
     app.state.webhook_intake = IntakeWriter(app.state.db)
     install_error_handlers(app)
+    install_docs(app)
 
     app.add_middleware(RequestIdMiddleware)
 

@@ -11,7 +11,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,19 @@ class Settings(BaseSettings):
         default=None,
         description="redis://host:port/db; when set, live events go through Redis so every process shares them.",
     )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        """A URL redis-py can open, checked now: else the server would fail at start-up with a traceback."""
+        from redis.connection import parse_url
+
+        if value:
+            try:
+                parse_url(value)  # type: ignore[no-untyped-call]
+            except ValueError as exc:  # the message never repeats the URL, which may hold a password
+                raise ValueError(f"not a Redis URL ({exc}); expected e.g. redis://localhost:6379/0") from None
+        return value or None
 
     @cached_property
     def resolved_database_url(self) -> str:

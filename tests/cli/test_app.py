@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from convhub import __version__
-from tests.cli.conftest import authenticate_with, last_line, runner_for
+from tests.cli.conftest import authenticate_with, clean_env, last_line, runner_for
 
 COMMANDS = [[], ["db"], ["db", "upgrade"], ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
             ["import"], ["serve"], ["demo"]]
@@ -82,3 +84,63 @@ def test_a_database_it_cannot_use_is_a_clean_error(tmp_path: Path, url: str, mes
     assert "Traceback" not in result.output
     assert "s3cret" not in result.output  # the password is masked
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["demo", "--port", "0", "--conversations", "3"]])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (f"postgresql+asyncpg://convhub:s3cret@127.0.0.1:{_closed_port()}/convhub", "cannot reach the database"),
+        ("not a url", "bad database URL"),
+    ],
+    ids=["refused", "unparsable"],
+)
+def test_the_demo_too_fails_cleanly_on_a_database_it_cannot_use(
+    tmp_path: Path, url: str, message: str, command: list[str]
+) -> None:
+    test_a_database_it_cannot_use_is_a_clean_error(tmp_path, url, message, command)
+
+
+REFUSED = _closed_port()
+REDIS_PROBLEMS = [
+    (f"redis://:s3cret@127.0.0.1:{REFUSED}/0", f"error: CONVHUB_REDIS_URL is set but Redis at 127.0.0.1:{REFUSED} "
+                                               "does not answer: Error 111 connecting to"),
+    ("http://127.0.0.1:6379/0", "CONVHUB_REDIS_URL: Value error, not a Redis URL"),
+    ("redis://:s3cret@127.0.0.1:port/0", "CONVHUB_REDIS_URL: Value error, not a Redis URL (Port could not be cast"),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), REDIS_PROBLEMS, ids=["refused", "scheme", "port"])
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["demo", "--port", "0", "--conversations", "3"]])
+def test_a_redis_it_cannot_use_is_one_clean_line(tmp_path: Path, url: str, message: str, command: list[str]) -> None:
+    cli = runner_for({"CONVHUB_DATA_DIR": str(tmp_path / "data"), "CONVHUB_REDIS_URL": url})
+
+    result = cli(*command)
+
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.output
+    assert "s3cret" not in result.output
+    assert result.stdout == ""
+
+
+def test_an_event_bus_that_fails_at_server_start_up_is_one_clean_line(tmp_path: Path) -> None:
+    """Past the command's own check (Redis went away meanwhile), the app's start-up fails: uvicorn would print
+    the traceback; the command prints the reason and exits 1."""
+    port = _closed_port()
+    skip_the_command_check = (
+        "import sys, convhub.cli._database as d; d.check_event_bus = lambda settings: None; "
+        "from convhub.cli import main; sys.argv = ['convhub', 'serve', '--port', '0']; main()"
+    )
+    env = clean_env(CONVHUB_DATA_DIR=str(tmp_path / "data"), CONVHUB_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    done = subprocess.run([sys.executable, "-c", skip_the_command_check], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: the server could not start: CONVHUB_REDIS_URL is set but Redis at 127.0.0.1:{port} does not "
+        f"answer: Error 111 connecting to 127.0.0.1:{port}. Connection refused."
+    )
+    assert done.stdout == ""

@@ -120,6 +120,11 @@ def test_test_of_an_unreachable_vendor_exits_1_with_the_reason(cli: Invoke) -> N
         (["vapi", "--api-key", API_KEY, "--sync-interval", "3"], "--sync-interval: Input should be greater than"),
         (["vapi", "--api-key", API_KEY, "--unknown-agents", "drop"], "--unknown-agents: Input should be 'create'"),
         (["vapi", "--api-key", API_KEY, "--webhook-option", "novalue"], "invalid --webhook-option 'novalue'"),
+        (["retell", "--api-key", "key_caf\u00e9"], "--api-key: Value error, must not contain non-ASCII characters "
+                                                   "(one at position 8): it is sent in an HTTP header"),
+        (["vapi", "--api-key", "key\nmore"], "--api-key: Value error, must not contain control characters"),
+        (["vapi", "--api-key", API_KEY, "--webhook-secret", "s\u00e9cret"],
+         "--webhook-secret: Value error, must not contain non-ASCII characters"),
     ],
 )
 def test_bad_input_is_a_usage_error(cli: Invoke, db_url: str, args: list[str], message: str) -> None:

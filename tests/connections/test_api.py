@@ -303,6 +303,13 @@ BAD_BODIES: list[tuple[dict[str, Any], str, str]] = [
     (_body(api_key="   "), "body.api_key", "must not be empty"),
     ({"provider": "vapi"}, "body.api_key", "Field required"),
     (_body(api_key="line\nbreak"), "body.api_key", "control characters"),
+    # Sent as HTTP header values: refused here rather than answering the first vendor call with a 500.
+    (_body(api_key="sk_caf\u00e9_9a8b"), "body.api_key",
+     "non-ASCII characters (one at position 7): it is sent in an HTTP header"),
+    (_body(api_key="sk_\u20ac_9a8b"), "body.api_key", "non-ASCII characters (one at position 4)"),
+    (_body(api_key="sk_9a8b\r\nX-Injected: 1"), "body.api_key", "control characters (one at position 8): it is sent"),
+    (_body(webhook_secret="whsec_\u00fc"), "body.webhook_secret", "non-ASCII characters"),
+    (_body(webhook_secret="whsec\tx"), "body.webhook_secret", "control characters"),
     (_body(base_url="ftp://files.example.com"), "body.base_url", "http:// or https:// URL"),
     (_body(base_url="not a url"), "body.base_url", "http:// or https:// URL"),
     (_body(base_url="https://api.example.com/?token=1"), "body.base_url", "query string"),
@@ -337,6 +344,9 @@ async def test_a_bad_body_is_422_saying_what_is_wrong(
         ({"provider": "retell"}, "body.provider", "Extra inputs are not permitted"),
         ({"sync_interval_secs": 1}, "body.sync_interval_secs", "greater than or equal to 10"),
         ({"base_url": "mailto:a@b.c"}, "body.base_url", "http:// or https:// URL"),
+        ({"api_key": "sk_caf\u00e9"}, "body.api_key", "non-ASCII characters (one at position 7): it is sent"),
+        ({"api_key": "sk\nx"}, "body.api_key", "control characters (one at position 3)"),
+        ({"webhook_secret": "\u5bc6\u94a5"}, "body.webhook_secret", "non-ASCII characters (one at position 1)"),
     ],
 )
 async def test_a_bad_patch_is_422_and_changes_nothing(

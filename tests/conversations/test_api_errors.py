@@ -162,3 +162,13 @@ async def test_native_list_refuses_unknown_parameters(authed: httpx.AsyncClient)
     response = await authed.get("/v1/conversations", params={"page_size": 5})
     assert response.status_code == 422
     assert any(item["loc"][-1] == "page_size" for item in response.json()["detail"])
+
+
+async def test_a_date_in_no_accepted_form_is_told_which_forms_are(authed: httpx.AsyncClient) -> None:
+    for name in ("started_after", "started_before"):
+        for value in ("yesterday", "31/01/2026", "2026-01-31 at noon", "now"):
+            response = await authed.get(LIST, params={name: value})
+            await _expect(response, 422, name, "ISO 8601 date", "date-time", "unix seconds", repr(value))
+            assert "too short" not in response.text
+    for value in ("2026-01-31", "2026-01-31T09:30:00Z", "2026-01-31T10:30:00+01:00", "1769851800"):
+        assert (await authed.get(LIST, params={"started_after": value})).status_code == 200, value

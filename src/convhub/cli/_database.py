@@ -1,4 +1,5 @@
-"""Settings and the database for a command: a clean error when it cannot be used, migration when needed."""
+"""Settings, the database and the event bus for a command: a clean error when one cannot be used, migration
+when needed."""
 
 from __future__ import annotations
 
@@ -108,6 +109,36 @@ def migrate(settings: Settings) -> tuple[str | None, str | None]:
     except CommandError as exc:
         fail(f"cannot migrate the database at {shown_url(settings.resolved_database_url)}: {exc}")
     return before, head
+
+
+# ---------------------------------------------------------------- event bus check
+
+
+async def _start_bus(settings: Settings) -> None:
+    from convhub.live.bus import build_bus
+
+    bus = build_bus(settings)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECS):
+            await bus.start()
+    finally:
+        await bus.close()
+
+
+def check_event_bus(settings: Settings) -> None:
+    """Exit cleanly, before any work, when ``CONVHUB_REDIS_URL`` is set and Redis cannot carry events."""
+    from convhub.live.bus import BusUnavailable
+
+    if not settings.redis_url:
+        return
+    try:
+        run(_start_bus(settings))
+    except BusUnavailable as exc:
+        fail(_first_line(str(exc)))
+    except TimeoutError:
+        fail(f"CONVHUB_REDIS_URL is set but Redis does not answer within {CONNECT_TIMEOUT_SECS} s.")
+    except Exception as exc:  # redis-py's own errors (a refused AUTH, a wrong protocol…)
+        fail(f"CONVHUB_REDIS_URL is set but Redis cannot be used: {type(exc).__name__}: {_first_line(str(exc))}")
 
 
 @asynccontextmanager

@@ -19,7 +19,7 @@ from pydantic import (
     field_validator,
 )
 
-from convhub.kit.validation import check_storable, http_url, non_blank, printable
+from convhub.kit.validation import check_storable, header_safe, http_url, non_blank, printable
 from convhub.providers.registry import ProviderName
 
 UnknownAgents = Literal["create", "skip"]
@@ -40,7 +40,8 @@ def _options(value: dict[str, Any]) -> dict[str, Any]:
 
 
 Name = Annotated[str, Field(max_length=200), AfterValidator(non_blank), AfterValidator(printable)]
-Secret = Annotated[str, Field(max_length=MAX_SECRET), AfterValidator(non_blank), AfterValidator(printable)]
+# Sent as HTTP header values: the API key to the vendor, the webhook secret by Vapi (its bearer-secret mode).
+Secret = Annotated[str, Field(max_length=MAX_SECRET), AfterValidator(non_blank), AfterValidator(header_safe)]
 BaseUrl = Annotated[str, Field(max_length=500), AfterValidator(http_url("https://api.example.com"))]
 Options = Annotated[dict[str, Any], AfterValidator(_options)]
 Interval = Annotated[int, Field(ge=MIN_INTERVAL_SECS, le=MAX_INTERVAL_SECS)]

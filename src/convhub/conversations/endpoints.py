@@ -6,13 +6,11 @@ shape the response. Every bad input is a 4xx with a message that says what to fi
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from convhub.auth.dependencies import Blobs, Cursors, ReadSubject, Session, WriteSubject
 from convhub.conversations import service
@@ -31,37 +29,16 @@ from convhub.conversations.schemas import (
 )
 from convhub.errors import NotFound, Unprocessable, error_responses
 from convhub.kit.phones import to_e164
-from convhub.kit.time import as_utc, from_unix
-from convhub.kit.validation import printable
+from convhub.kit.validation import INSTANT_FORMS, Instant, printable
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 MAX_TEXT = 200  # the longest id or name any column holds
 MAX_REPEAT = 100  # values of one repeatable parameter; each is a bound parameter of the query
 MAX_SECS = 2**31 - 1
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
-def _unix_seconds(value: Any) -> Any:
-    """A plain number is unix seconds (pydantic would read large ones as milliseconds)."""
-    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        try:
-            return from_unix(float(value))
-        except (OverflowError, OSError, ValueError):
-            raise ValueError("unix seconds out of range") from None
-    return value
-
-
-def _utc(value: datetime) -> datetime:
-    """Naive means UTC; an offset at the calendar's edge can leave it, which is a bad date, not a crash."""
-    try:
-        return as_utc(value)
-    except OverflowError:
-        raise ValueError("date out of range once converted to UTC") from None
 
 
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(printable)]
-Instant = Annotated[datetime, BeforeValidator(_unix_seconds), AfterValidator(_utc)]
 ConversationId = Annotated[
     str,
     Path(
@@ -96,8 +73,8 @@ class ListParams(BaseModel):
     entity_type: EntityType | None = None
     user_id: Text | None = None
     customer: Text | None = Field(None, description="Customer phone number; normalized to E.164 when it parses.")
-    started_after: Instant | None = Field(None, description="ISO 8601 datetime or unix seconds; inclusive.")
-    started_before: Instant | None = Field(None, description="ISO 8601 datetime or unix seconds; inclusive.")
+    started_after: Instant | None = Field(None, description=f"Inclusive; {INSTANT_FORMS}.")
+    started_before: Instant | None = Field(None, description=f"Inclusive; {INSTANT_FORMS}.")
     duration_min: int | None = Field(None, ge=0, le=MAX_SECS, description="Seconds, inclusive.")
     duration_max: int | None = Field(None, ge=0, le=MAX_SECS, description="Seconds, inclusive.")
     rating_min: int | None = Field(None, ge=1, le=5)

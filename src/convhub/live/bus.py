@@ -72,6 +72,10 @@ EVENT_ID_PATTERN = r"^\d{1,20}(-\d{1,20})?$"
 EventKey = tuple[int, int]
 
 
+class BusUnavailable(RuntimeError):
+    """The bus cannot carry events (Redis does not answer); the message says where, for an operator to act on."""
+
+
 def parse_event_id(value: str) -> EventKey:
     """``"<ms>-<seq>"`` (or ``"<ms>"``) as a comparable pair; ``ValueError`` when it is neither."""
     match = _EVENT_ID.fullmatch(value)
@@ -479,16 +483,16 @@ class RedisBus:
         try:
             await self._redis.ping()
         except RedisError as exc:
-            raise RuntimeError(f"Redis at {self._where} does not answer: {exc.__class__.__name__}") from exc
+            raise BusUnavailable(f"Redis at {self._where} does not answer: {exc.__class__.__name__}") from exc
         if self._listener is None or self._listener.done():
-            raise RuntimeError("the Redis event listener is not running")
+            raise BusUnavailable("the Redis event listener is not running")
 
     async def start(self) -> None:
         """Subscribe before returning, so an event published from now on reaches this process."""
         try:
             await self._pubsub.psubscribe(f"{self._prefix}:*")
         except RedisError as exc:
-            raise RuntimeError(f"CONVHUB_REDIS_URL is set but Redis at {self._where} does not answer: {exc}") from exc
+            raise BusUnavailable(f"CONVHUB_REDIS_URL is set but Redis at {self._where} does not answer: {exc}") from exc
         self._listener = asyncio.create_task(self._listen(), name="convhub-events")
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
 
