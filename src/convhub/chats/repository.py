@@ -72,7 +72,8 @@ def _append_statement() -> Update:
 
 
 _APPEND = _append_statement()
-_INSERT_TURNS = insert(_turns).returning(_turns.c.id, sort_by_parameter_order=True)
+# ``public_id`` comes from the column's default (one per row), read back here like the key.
+_INSERT_TURNS = insert(_turns).returning(_turns.c.id, _turns.c.public_id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,11 @@ class ChatRepository(WorkspaceRepository[Turn]):
 
     async def turn(self, conversation_id: str, turn_id: int) -> Turn | None:
         stmt = self.scoped(select(Turn).where(Turn.id == turn_id, Turn.conversation_id == conversation_id))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_public_id(self, public_id: str) -> Turn | None:
+        """The message with this id (``msg_…``) in this workspace, whichever conversation holds it."""
+        stmt = self.scoped(select(Turn).where(Turn.public_id == public_id))
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def history(self, conversation_id: str) -> ChatHistory:
@@ -169,9 +175,9 @@ class ChatRepository(WorkspaceRepository[Turn]):
             "p_conversation_id": conversation_id, "p_added": n, "p_at": at, "p_duration_secs": duration_secs,
         })).scalar_one()
         placed = [{**row, "idx": count - n + k} for k, row in enumerate(rows)]
-        ids = (await self.session.execute(_INSERT_TURNS, placed)).scalars().all()
-        await self.conversations.index_turns([(id_, row["message"]) for id_, row in zip(ids, placed, strict=True)])
-        return [Turn(id=id_, **row) for id_, row in zip(ids, placed, strict=True)]
+        ids = (await self.session.execute(_INSERT_TURNS, placed)).all()
+        await self.conversations.index_turns([(id_, row["message"]) for (id_, _), row in zip(ids, placed, strict=True)])
+        return [Turn(id=id_, public_id=public_id, **row) for (id_, public_id), row in zip(ids, placed, strict=True)]
 
     async def set_turn(self, conversation_id: str, turn_id: int, **values: Any) -> None:
         await self.session.execute(
