@@ -23,10 +23,12 @@ def test_a_message_id_is_a_ulid_of_now_written_like_every_other_id() -> None:
         assert before - timedelta(milliseconds=1) <= parsed.datetime <= after
 
 
-def test_message_ids_sort_by_when_they_were_made() -> None:
-    made = []
+def test_message_ids_sort_by_when_they_were_made_even_within_a_millisecond() -> None:
+    burst = [new_message_id() for _ in range(2000)]  # many share a millisecond
+    spaced = []
     for _ in range(5):
-        made.append(new_message_id())
+        spaced.append(new_message_id())
         time.sleep(0.002)
-    assert made == sorted(made)
-    assert made[-1] < new_id("msg")  # and among ids the library makes
+
+    assert burst == sorted(burst) and spaced == sorted(spaced) and burst[-1] < spaced[0]
+    assert spaced[-1] < new_id("msg")  # and among ids the library makes
