@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return {"status": "ready"}
 
     from convhub.agents.endpoints import router as agents_router
+    from convhub.chats.endpoints import messages_router
     from convhub.chats.endpoints import router as chats_router
     from convhub.connections.endpoints import router as connections_router
     from convhub.conversations.endpoints import router as conversations_router
@@ -154,8 +155,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from convhub.sync.endpoints import router as sync_router
     from convhub.webhooks.endpoints import router as webhooks_router
 
-    for router in (chats_router, webhooks_router, conversations_router, elevenlabs_router, connections_router,
-                   sync_router, live_router, agents_router, realtime_router):
+    for router in (chats_router, messages_router, webhooks_router, conversations_router, elevenlabs_router,
+                   connections_router, sync_router, live_router, agents_router, realtime_router):
         app.include_router(router)
     quiet_denial_noise()
     return app

@@ -21,6 +21,7 @@ async def test_openapi_documents_every_chat_endpoint_and_its_errors(client: http
         (f"{ONE}/takeover", "post"): {"200", "401", "403", "404", "409", "422"},
         (f"{ONE}/release", "post"): {"200", "401", "403", "404", "409", "422"},
         (f"{ONE}/analytics", "get"): {"200", "401", "403", "404", "422"},
+        ("/v1/messages/{message_id}/rating", "post"): {"200", "401", "403", "404", "422"},
     }
     for (path, method), codes in expected.items():
         operation = paths[path][method]

@@ -56,9 +56,12 @@ async def test_a_streamed_reply_can_be_rated_by_the_id_it_came_with(
     events = await stream(authed, chat["id"], "How long do refunds take?")
     reply_id = events[-1].json()["reply_id"]
 
-    rated = await authed.post(f"{CONVERSATIONS}/{chat['id']}/messages/{reply_id}/rating", json={"rating": 5})
+    rated = await authed.post(f"/v1/messages/{reply_id}/rating", json={"rating": 5})
+    again = await authed.post(f"{CONVERSATIONS}/{chat['id']}/messages/{reply_id}/rating", json={"rating": 4})
 
+    assert reply_id.startswith("msg_") and reply_id == events[-2].json()["id"]
     assert rated.status_code == 200 and rated.json()["rating"] == 5
+    assert again.status_code == 200 and again.json()["rating"] == 4
 
 
 async def test_an_agent_failing_mid_reply_gives_an_error_event_and_keeps_what_it_said(

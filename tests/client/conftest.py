@@ -53,7 +53,7 @@ def conversation_json(id: str = "conv_1", **overrides: Any) -> dict[str, Any]:
 
 def turn_json(index: int, role: str = "user", message: str = "hello") -> dict[str, Any]:
     return {
-        "id": index + 1,
+        "id": f"msg_{index + 1:026}",
         "index": index,
         "role": role,
         "message": message,

@@ -10,14 +10,26 @@ from typing import Any
 import httpx
 import pytest
 
-from convhub.client import APIError, AsyncClient, Client, ConflictError
+from convhub.client import (
+    APIError,
+    AsyncClient,
+    Client,
+    ConflictError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
 from tests.client.conftest import Recorder, conversation_json
 
 
-def message_json(id: int, role: str = "agent", content: str = "Hi there", **overrides: Any) -> dict[str, Any]:
+def msg(n: int) -> str:
+    """The id of the ``n``-th message (``msg_…``, as the server makes them)."""
+    return f"msg_01hv{n:022}"
+
+
+def message_json(n: int, role: str = "agent", content: str = "Hi there", **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": id,
-        "index": id - 1,
+        "id": msg(n),
+        "index": n - 1,
         "role": role,
         "message": content,
         "content": content,
@@ -53,7 +65,7 @@ def test_send_returns_the_reply(make_client: Callable[..., Client]) -> None:
     request = recorder.requests[0]
     assert (request.method, request.url.path) == ("POST", "/v1/conversations/conv_1/messages")
     assert json.loads(request.content) == {"content": "Hello", "role": "user"}
-    assert reply is not None and (reply.id, reply.content) == (2, "Hi there")
+    assert reply is not None and (reply.id, reply.content) == (msg(2), "Hi there")
 
 
 def test_stream_yields_deltas_then_holds_the_stored_reply(make_client: Callable[..., Client]) -> None:
@@ -61,7 +73,7 @@ def test_stream_yields_deltas_then_holds_the_stored_reply(make_client: Callable[
         sse("delta", {"delta": "Hi ", "content": "Hi "})
         + sse("delta", {"delta": "there", "content": "there"})
         + sse("message", message_json(2))
-        + sse("done", {"conversation_id": "conv_1", "message_id": 1, "reply_id": 2, "taken_over": False})
+        + sse("done", {"conversation_id": "conv_1", "message_id": msg(1), "reply_id": msg(2), "taken_over": False})
     )
     recorder = Recorder(httpx.Response(200, text=body, headers=SSE))
 
@@ -70,8 +82,8 @@ def test_stream_yields_deltas_then_holds_the_stored_reply(make_client: Callable[
 
     assert pieces == ["Hi ", "there"]
     assert stream.text == "Hi there"
-    assert stream.message is not None and stream.message.id == 2
-    assert stream.done is not None and stream.done.reply_id == 2
+    assert stream.message is not None and stream.message.id == msg(2)
+    assert stream.done is not None and (stream.done.message_id, stream.done.reply_id) == (msg(1), msg(2))
     assert recorder.requests[0].url.path == "/v1/conversations/conv_1/messages/stream"
     assert recorder.requests[0].headers["accept"] == "text/event-stream"
 
@@ -99,13 +111,36 @@ def test_list_and_rate(make_client: Callable[..., Client]) -> None:
     client = make_client(recorder)
 
     messages = list(client.messages.list("conv_1", limit=1))
-    rated = client.messages.rate("conv_1", 2, 5, feedback="Clear")
+    # As the chat SDK's documentation calls it.
+    rated = client.messages.rate(message_id=messages[1].id, rating=5, feedback="Clear")
 
-    assert [m.id for m in messages] == [1, 2]
+    assert [m.id for m in messages] == [msg(1), msg(2)]
     assert recorder.requests[1].url.params.multi_items() == [("limit", "1"), ("cursor", "c2")]
-    assert recorder.requests[2].url.path == "/v1/conversations/conv_1/messages/2/rating"
+    assert (recorder.requests[2].method, recorder.requests[2].url.path) == ("POST", f"/v1/messages/{msg(2)}/rating")
     assert json.loads(recorder.requests[2].content) == {"rating": 5, "feedback": "Clear"}
-    assert (rated.rating, rated.feedback_comment) == (5, "Clear")
+    assert (rated.id, rated.rating, rated.feedback_comment) == (msg(2), 5, "Clear")
+
+
+async def test_async_rate(make_async_client: Callable[..., AsyncClient]) -> None:
+    recorder = Recorder(httpx.Response(200, json=message_json(2, rating=4, feedback_comment=None)))
+
+    async with make_async_client(recorder) as client:
+        rated = await client.messages.rate(message_id=msg(2), rating=4)
+
+    assert (recorder.requests[0].method, recorder.requests[0].url.path) == ("POST", f"/v1/messages/{msg(2)}/rating")
+    assert json.loads(recorder.requests[0].content) == {"rating": 4, "feedback": None}
+    assert (rated.id, rated.rating) == (msg(2), 4)
+
+
+def test_rate_refuses_the_old_call_and_an_empty_id(make_client: Callable[..., Client]) -> None:
+    recorder = Recorder()
+    client = make_client(recorder)
+
+    with pytest.raises(TypeError):
+        client.messages.rate("conv_1", 2, 5)  # type: ignore[misc]  # (conversation, integer id, rating) is gone
+    with pytest.raises(ValueError, match="message_id"):
+        client.messages.rate(message_id="", rating=5)
+    assert recorder.requests == []
 
 
 def test_conversation_lifecycle_requests(make_client: Callable[..., Client]) -> None:
@@ -168,8 +203,14 @@ def test_a_whole_chat_on_a_live_server(sdk: Client, agent_id: str) -> None:
     assert [m.role for m in messages] == ["user", "agent", "user", "agent"]
     assert messages[-1].id == stream.message.id
 
-    rated = sdk.messages.rate(chat.id, reply.id, 5, feedback="Clear")
-    assert rated.rating == 5
+    rated = sdk.messages.rate(message_id=reply.id, rating=5, feedback="Clear")
+    assert (rated.id, rated.rating, rated.feedback_comment) == (reply.id, 5, "Clear")
+    with pytest.raises(UnprocessableEntityError, match="only the agent's replies"):
+        sdk.messages.rate(message_id=messages[0].id, rating=5)
+    with pytest.raises(UnprocessableEntityError):
+        sdk.messages.rate(message_id=reply.id, rating=6)
+    with pytest.raises(NotFoundError, match="not found"):
+        sdk.messages.rate(message_id="msg_01hv0000000000000000000000", rating=5)
     updated = sdk.conversations.update(chat.id, metadata={"plan": "pro"})
     assert updated.metadata == {"source": "widget", "plan": "pro"}
 
@@ -210,9 +251,15 @@ async def test_async_chat_on_a_live_server(live_server: Any) -> None:
             text = "".join([delta.content async for delta in stream])
         reply = await sdk.messages.send(chat.id, "When does the shop open?")
         listed = [m.role async for m in sdk.messages.list(chat.id)]
+        assert stream.message is not None
+        rated = await sdk.messages.rate(message_id=stream.message.id, rating=4, feedback="Helpful")
+        with pytest.raises(NotFoundError):
+            await sdk.messages.rate(message_id="msg_01hv0000000000000000000000", rating=4)
         figures = await sdk.conversations.analytics(chat.id)
 
     assert "nine" in text and stream.message is not None
     assert reply is not None and "nine" in (reply.content or "")
     assert listed == ["user", "agent", "user", "agent"]
     assert figures.message_statistics.by_role == {"agent": 2, "user": 2}
+    assert (rated.id, rated.rating, rated.feedback_comment) == (stream.message.id, 4, "Helpful")
+    assert figures.quality_metrics.rated_messages == 1

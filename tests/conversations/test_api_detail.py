@@ -55,6 +55,20 @@ async def test_transcript_lists_the_turns_in_order(authed: httpx.AsyncClient, da
         (0, "agent", "one"), (1, "user", "two"), (2, "agent", "three")]
 
 
+async def test_ingested_turns_are_messages_with_ids_of_their_own(authed: httpx.AsyncClient, database: Database
+                                                                 ) -> None:
+    # Several conversations in one batch: the bulk insert gives every turn its own id.
+    ids = await ingest_into(database, "default", [make_conversation(provider_conversation_id=f"EL-{n}",
+                                                                    turns=make_turns("one", "two", "three"))
+                                                  for n in range(2)])
+    transcripts = [(await authed.get(f"{LIST}/{conv_id}/transcript")).json()["turns"] for conv_id in ids]
+    details = [(await authed.get(f"{LIST}/{conv_id}")).json()["transcript"] for conv_id in ids]
+
+    turn_ids = [t["id"] for turns in transcripts for t in turns]
+    assert all(i.startswith("msg_") and len(i) == 30 for i in turn_ids) and len(set(turn_ids)) == 6
+    assert [[t["id"] for t in turns] for turns in details] == [[t["id"] for t in turns] for turns in transcripts]
+
+
 async def test_patch_merges_metadata_and_null_removes_a_key(authed: httpx.AsyncClient, database: Database) -> None:
     [conv_id] = await ingest_into(database, "default", [make_conversation(metadata={"crm": "42", "team": "a"})])
     before = (await authed.get(f"{LIST}/{conv_id}")).json()

@@ -156,6 +156,18 @@ def test_signed_url_opens_a_conversation_stored_like_any_other(api: httpx.Client
     assert ended["user_id"] == "user-7" and ended["provider"] == "convhub" and ended["channel"] == "chat"
 
 
+def test_each_reply_comes_with_the_message_id_that_rates_it(api: httpx.Client, agent: str) -> None:
+    with connect(signed_url(api, agent)) as ws:
+        conversation_id = start(ws)
+        ws.send(json.dumps({"type": "user_message", "text": "How long do refunds take?"}))
+        event, _ = until(ws, "agent_response")
+        message_id = event["agent_response_event"]["message_id"]
+        assert message_id.startswith("msg_") and transcript(api, conversation_id)[-1]["id"] == message_id
+        rated = api.post(f"/v1/messages/{message_id}/rating", json={"rating": 5, "feedback": "Quick"})
+        assert rated.status_code == 200, rated.text
+        assert (rated.json()["id"], rated.json()["rating"]) == (message_id, 5)
+
+
 def test_expired_signature_is_refused(server: LiveServer, api: httpx.Client, agent: str) -> None:
     query = parse_qs(urlsplit(signed_url(api, agent)).query)
     # The same grant, signed with the server's secret, but an hour stale.
@@ -274,7 +286,8 @@ def test_initiation_applies_variables_first_message_and_prompt(monkeypatch: pyte
     assert '"name":"Ada"' in system[1]
     stored = conversation(api, conversation_id)
     assert stored["metadata"] == {"name": "Ada", "plan": "pro", "vip": True, "language": "en"}
-    assert [m["content"] for m in transcript(api, conversation_id)][:1] == ["Hi Ada, welcome back!"]
+    first = transcript(api, conversation_id)[0]
+    assert (first["content"], first["id"]) == ("Hi Ada, welcome back!", greeting["agent_response_event"]["message_id"])
 
 
 def test_contextual_update_reaches_the_agent_without_a_reply(monkeypatch: pytest.MonkeyPatch,
@@ -477,6 +490,7 @@ def test_takeover_and_release_reach_the_connected_client(api: httpx.Client, agen
         answer, before = until(ws, "agent_response")
         assert answer["agent_response_event"]["agent_response"] == "Hi, Sam here. I can help."
         assert answer["agent_response_event"]["role"] == "human_operator"
+        assert answer["agent_response_event"]["message_id"] == sent.json()["message"]["id"]
         assert not [e for e in before if e["type"] == "agent_chat_response_part"]
         assert api.post(f"/v1/conversations/{conversation_id}/release").status_code == 200
         until(ws, "release")

@@ -59,7 +59,15 @@ ConversationId = Annotated[
     Path(alias="id", min_length=1, max_length=MAX_REF,
          description="convhub's conversation id (`conv_…`) or the provider's original id."),
 ]
-MessageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The message's id (a turn id).")]
+MAX_MESSAGE_REF = 64  # longer than any message id
+MessageId = Annotated[
+    str,
+    Path(min_length=1, max_length=MAX_MESSAGE_REF,
+         description="The message's id (`msg_…`); here also the integer that named it before messages had ids."),
+]
+GlobalMessageId = Annotated[
+    str, Path(min_length=1, max_length=MAX_MESSAGE_REF, description="The message's id (`msg_…`).")
+]
 
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -193,13 +201,13 @@ class ReplyStream(StreamingResponse):
             self.producer.stop()
 
 
-async def _reply_frames(producer: replies.ReplyProducer, conversation_id: str, message_id: int) -> AsyncIterator[bytes]:
+async def _reply_frames(producer: replies.ReplyProducer, conversation_id: str, message_id: str) -> AsyncIterator[bytes]:
     """The reply's events, each batch the producer hands over written at once (one chunk of the response).
 
     The stored reply is the producer's last item, so its ``message`` event is held for the ``done`` that follows
     it at once: one write for both.
     """
-    reply_id: int | None = None
+    reply_id: str | None = None
     frames: list[bytes] = []
     async for batch in producer.batches():
         for item in batch:
@@ -293,9 +301,10 @@ async def list_messages(
 @router.post(
     "/{id}/messages/{message_id}/rating",
     response_model=MessageRead,
-    summary="Rate an agent reply",
-    description="A rating from 1 to 5 with optional written feedback; rating again replaces it. Only the "
-    "agent's replies can be rated (422 for other messages).",
+    summary="Rate an agent reply (in its conversation)",
+    description="`POST /v1/messages/{message_id}/rating` under the conversation's path: the same rating, for a "
+    "message of this conversation (404 for another's). It also takes the integer id messages had before they "
+    "had `msg_…` ids.",
     responses=error_responses(NotFound, Unprocessable),
 )
 async def rate_message(
@@ -362,3 +371,24 @@ async def release(request: Request, session: Session, subject: WriteSubject, ref
 async def conversation_analytics(session: Session, subject: ReadSubject, ref: ConversationId
                                  ) -> ConversationAnalytics:
     return await service.analytics(session, subject.workspace_id, ref)
+
+
+# ---------------------------------------------------------------- messages by their own id
+
+messages_router = APIRouter(prefix="/v1/messages", tags=["chat"])
+
+
+@messages_router.post(
+    "/{message_id}/rating",
+    response_model=MessageRead,
+    summary="Rate an agent reply",
+    description="A rating from 1 to 5 with optional written feedback, for the message with this id (`msg_…`, "
+    "as send, stream and list return it); rating again replaces it. Only the agent's replies can be rated (422 "
+    "for other messages); an id this workspace does not hold is a 404.",
+    responses=error_responses(NotFound, Unprocessable),
+)
+async def rate_message_by_id(
+    session: Session, subject: WriteSubject, message_id: GlobalMessageId, body: MessageRating
+) -> MessageRead:
+    turn = await service.rate_message_by_id(session, subject.workspace_id, message_id, body, actor=subject.key_id)
+    return service.to_message(turn)

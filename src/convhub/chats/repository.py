@@ -31,7 +31,8 @@ CONTEXTUAL_UPDATE = "contextual_update"
 
 _conversations = core_table(Conversation)
 _turns = core_table(Turn)
-_INSERT_TURNS = insert(_turns).returning(_turns.c.id, sort_by_parameter_order=True)
+# ``public_id`` comes from the column's default (one per row), read back here like the key.
+_INSERT_TURNS = insert(_turns).returning(_turns.c.id, _turns.c.public_id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,11 @@ class ChatRepository(WorkspaceRepository[Turn]):
         found: Turn | None = await self.get_one_or_none(
             self.select().where(Turn.id == turn_id, Turn.conversation_id == conversation_id)
         )
+        return found
+
+    async def by_public_id(self, public_id: str) -> Turn | None:
+        """The message with this id (``msg_…``) in this workspace, whichever conversation holds it."""
+        found: Turn | None = await self.get_one_or_none(self.select().where(Turn.public_id == public_id))
         return found
 
     async def history(self, conversation_id: str) -> ChatHistory:
@@ -148,9 +154,9 @@ class ChatRepository(WorkspaceRepository[Turn]):
         count = (await self.session.execute(grow)).scalar_one()
         placed = [{**row, "idx": count - n + k} for k, row in enumerate(rows)]
         self._check(placed)
-        ids = (await self.session.execute(_INSERT_TURNS, placed)).scalars().all()
-        await self.conversations.index_turns([(id_, row["message"]) for id_, row in zip(ids, placed, strict=True)])
-        return [Turn(id=id_, **row) for id_, row in zip(ids, placed, strict=True)]
+        ids = (await self.session.execute(_INSERT_TURNS, placed)).all()
+        await self.conversations.index_turns([(id_, row["message"]) for (id_, _), row in zip(ids, placed, strict=True)])
+        return [Turn(id=id_, public_id=public_id, **row) for (id_, public_id), row in zip(ids, placed, strict=True)]
 
     async def set_turn(self, conversation_id: str, turn_id: int, **values: Any) -> None:
         await self.session.execute(

@@ -150,8 +150,9 @@ class StreamDone(BaseModel):
     """``event: done`` — the exchange is complete and stored."""
 
     conversation_id: str
-    message_id: int = Field(description="The id of the message that was sent.")
-    reply_id: int | None = Field(description="The id of the stored reply; null when the agent did not reply.")
+    message_id: str = Field(description="The id (`msg_…`) of the message that was sent.")
+    reply_id: str | None = Field(description="The id (`msg_…`) of the stored reply; null when the agent did not "
+                                 "reply.")
     taken_over: bool = Field(description="An operator holds the conversation, so the agent did not reply.")
 
 

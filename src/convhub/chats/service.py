@@ -329,21 +329,45 @@ async def store_reply(
 # ---------------------------------------------------------------- rating, ending, archiving
 
 
+MAX_TURN_ID = 2**63 - 1
+
+
 async def rate_message(
-    session: AsyncSession, workspace_id: str, ref: str, message_id: int, body: MessageRating, *, actor: str | None
+    session: AsyncSession, workspace_id: str, ref: str, message_id: str, body: MessageRating, *, actor: str | None
 ) -> Turn:
+    """Rate a message of conversation ``ref`` (the nested route): named by its id, ``msg_…``, or by the integer
+    that named it before messages had ids of their own (clients may have kept one)."""
     conv = await get_chat(session, workspace_id, ref)
     repo = ChatRepository(session, workspace_id)
-    turn = await repo.turn(conv.id, message_id)
+    turn: Turn | None
+    if message_id.isascii() and message_id.isdigit():
+        turn = await repo.turn(conv.id, int(message_id)) if 0 < int(message_id) <= MAX_TURN_ID else None
+    else:
+        turn = await repo.by_public_id(message_id)
+    if turn is None or turn.conversation_id != conv.id:
+        raise NotFound(f"Message {message_id!r} not found in conversation {conv.id!r}.")
+    return await _rate(session, turn, body, actor=actor)
+
+
+async def rate_message_by_id(
+    session: AsyncSession, workspace_id: str, message_id: str, body: MessageRating, *, actor: str | None
+) -> Turn:
+    """Rate the message ``message_id`` (``msg_…``), whichever of the workspace's conversations holds it."""
+    turn = await ChatRepository(session, workspace_id).by_public_id(message_id)
     if turn is None:
-        raise NotFound(f"Message {message_id} not found in conversation {conv.id!r}.")
+        raise NotFound(f"Message {message_id!r} not found.")
+    return await _rate(session, turn, body, actor=actor)
+
+
+async def _rate(session: AsyncSession, turn: Turn, body: MessageRating, *, actor: str | None) -> Turn:
     if turn.role != Role.agent.value:
-        raise Unprocessable(f"Message {message_id} is a {turn.role} message; only the agent's replies can be rated.",
-                            loc=("path", "message_id"))
-    await repo.set_turn(conv.id, turn.id, rating=body.rating, feedback_comment=body.feedback)
+        raise Unprocessable(f"Message {turn.public_id!r} is a {turn.role} message; only the agent's replies can be "
+                            "rated.", loc=("path", "message_id"))
+    await ChatRepository(session, turn.workspace_id).set_turn(turn.conversation_id, turn.id, rating=body.rating,
+                                                              feedback_comment=body.feedback)
     turn.rating, turn.feedback_comment = body.rating, body.feedback
-    await record(session, workspace_id, actor=actor, action="message.rated", target_type="conversation",
-                 target_id=conv.id, detail={"message_id": turn.id, "rating": body.rating})
+    await record(session, turn.workspace_id, actor=actor, action="message.rated", target_type="conversation",
+                 target_id=turn.conversation_id, detail={"message_id": turn.public_id, "rating": body.rating})
     return turn
 
 

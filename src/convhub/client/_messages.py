@@ -1,5 +1,8 @@
 """``client.messages``: chatting with convhub's own agents — send, stream a reply, list, rate — sync and async.
 
+Every message has an id of its own (``msg_…``), so rating needs only that:
+``client.messages.rate(message_id=reply.id, rating=5, feedback="Clear")``.
+
 A streamed reply is an iterator of ``MessageDelta`` and a context manager; once
 iterated it holds the stored reply (``message``) and what was stored
 (``done``). A backend failing mid-reply raises ``APIError`` after the last
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 
@@ -40,8 +44,10 @@ class _PageBody(_Model):
     has_more: bool = False
 
 
-def _rating_path(conversation_id: str, message_id: int) -> str:
-    return _conversation_path(conversation_id, f"/messages/{int(message_id)}/rating")
+def _rating_path(message_id: str) -> str:
+    if not message_id:
+        raise ValueError("message_id must be a non-empty string")
+    return f"/v1/messages/{quote(message_id, safe='')}/rating"
 
 
 def _rating_body(rating: int, feedback: str | None) -> dict[str, Any]:
@@ -163,11 +169,10 @@ class Messages:
             fetch=lambda cursor: self._page(path, _with_cursor(params, cursor)),
         )
 
-    def rate(self, conversation_id: str, message_id: int, rating: int, feedback: str | None = None) -> Message:
-        """Rate an agent reply from 1 to 5, with optional written feedback; rating again replaces it."""
-        response = self._client.request(
-            "POST", _rating_path(conversation_id, message_id), json=_rating_body(rating, feedback)
-        )
+    def rate(self, message_id: str, *, rating: int, feedback: str | None = None) -> Message:
+        """Rate an agent reply (its ``id``, ``msg_…``) from 1 to 5, with optional written feedback; rating again
+        replaces it. Returns the rated message."""
+        response = self._client.request("POST", _rating_path(message_id), json=_rating_body(rating, feedback))
         return _parse(Message, response)
 
 
@@ -212,9 +217,8 @@ class AsyncMessages:
             fetch=lambda cursor: self._page(path, _with_cursor(params, cursor)),
         )
 
-    async def rate(self, conversation_id: str, message_id: int, rating: int, feedback: str | None = None) -> Message:
-        """Rate an agent reply from 1 to 5, with optional written feedback; rating again replaces it."""
-        response = await self._client.request(
-            "POST", _rating_path(conversation_id, message_id), json=_rating_body(rating, feedback)
-        )
+    async def rate(self, message_id: str, *, rating: int, feedback: str | None = None) -> Message:
+        """Rate an agent reply (its ``id``, ``msg_…``) from 1 to 5, with optional written feedback; rating again
+        replaces it. Returns the rated message."""
+        response = await self._client.request("POST", _rating_path(message_id), json=_rating_body(rating, feedback))
         return _parse(Message, response)

@@ -66,7 +66,7 @@ class DataCollection(_Model):
 class Turn(_Model):
     """One message of a transcript."""
 
-    id: int
+    id: str  # the message's own id, msg_…
     index: int
     role: str  # user | agent | human_operator | system | tool
     message: str | None = None
@@ -146,8 +146,8 @@ class StreamDone(_Model):
     """The end of a streamed exchange: what was stored."""
 
     conversation_id: str
-    message_id: int  # the message sent
-    reply_id: int | None = None  # None when the agent did not reply (an operator holds the conversation)
+    message_id: str  # the message sent (msg_…)
+    reply_id: str | None = None  # the stored reply; None when the agent did not reply (an operator holds the chat)
     taken_over: bool = False
 
 

@@ -161,7 +161,7 @@ class IngestResult(BaseModel):
 class TurnRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
+    id: str = Field(description="The message's own id (`msg_…`); chat replies are rated by it.")
     index: int
     role: Role
     message: str | None

@@ -178,7 +178,7 @@ def to_read(conv: Conversation, agent_name: str | None) -> ConversationRead:
 def turn_fields(turn: Turn) -> dict[str, Any]:
     """A stored turn as :class:`TurnRead`'s fields (what a chat message adds to them is built on these)."""
     return {
-        "id": turn.id, "index": turn.idx, "role": turn.role, "message": turn.message,
+        "id": turn.public_id, "index": turn.idx, "role": turn.role, "message": turn.message,
         "time_in_call_secs": turn.time_in_call_secs, "tool_calls": turn.tool_calls or [],
         "tool_results": turn.tool_results or [], "feedback": turn.feedback, "rating": turn.rating,
         "interrupted": turn.interrupted, "source_medium": turn.source_medium, "llm_usage": turn.llm_usage,

@@ -84,8 +84,8 @@ _UNSUPPORTED = {
     "user_audio_chunk": "Audio is not supported: convhub agents are text-only. Send user_message events.",
     "client_tool_result": "Client tools are not supported by convhub agents; there is no tool call to answer.",
     "multimodal_message": "Files are not supported: send the text as a user_message event.",
-    "feedback": "Live feedback is not supported; rate a reply with POST /v1/conversations/{id}/messages/"
-                "{message_id}/rating or the conversation when it ends.",
+    "feedback": "Live feedback is not supported; rate a reply with POST /v1/messages/{message_id}/rating "
+                "(its agent_response's message_id) or the conversation when it ends.",
 }
 
 
@@ -223,7 +223,7 @@ def response_part(kind: Literal["start", "delta", "stop"], text: str = "") -> st
     return _event("agent_chat_response_part", "text_response_part", {"text": text, "type": kind})
 
 
-def agent_response(text: str, *, message_id: int | None, role: str = "agent", interrupted: bool = False) -> str:
+def agent_response(text: str, *, message_id: str | None, role: str = "agent", interrupted: bool = False) -> str:
     """The whole reply, or as far as it got before the agent failed (``interrupted``); or an operator's
     message (``role`` says who wrote it)."""
     return _event("agent_response", "agent_response_event",

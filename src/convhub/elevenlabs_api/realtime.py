@@ -301,7 +301,7 @@ class RealtimeSession:
             stored = service.to_message(greeting)
             await announce(self.state, self.workspace_id, "turn.added", stored.model_dump(mode="json"),
                            conversation_id=conversation_id)
-            await self._send(protocol.agent_response(greeting.message or "", message_id=greeting.id))
+            await self._send(protocol.agent_response(greeting.message or "", message_id=greeting.public_id))
         return early
 
     # -------------------------------------------------------- the four tasks

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from convhub.kit.ids import new_message_id
 from convhub.kit.time import utcnow
 from convhub.models.base import Base, BigIntPK, JSONType, Timestamped
 
@@ -75,9 +76,13 @@ class Conversation(Timestamped, Base):
 
 class Turn(Base):
     __tablename__ = "turns"
-    __table_args__ = (UniqueConstraint("conversation_id", "idx"),)
+    __table_args__ = (UniqueConstraint("conversation_id", "idx"), Index("ux_turns_public_id", "public_id", unique=True))
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)  # internal: FTS rowid, order
+    # The message's own id (``msg_`` + ULID), the only one the API shows. Every insert gets one from this
+    # default, whichever path it takes. Not the integer key: that counts every workspace's turns, so shown it
+    # would tell one tenant how busy the others are, and it ties the id to this table's storage.
+    public_id: Mapped[str] = mapped_column(String(40), default=new_message_id)
     workspace_id: Mapped[str] = mapped_column(String(40))
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     idx: Mapped[int]
