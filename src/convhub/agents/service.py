@@ -24,6 +24,7 @@ from convhub.agents.backends.base import AgentBackend
 from convhub.agents.backends.openai import OpenAIBackend
 from convhub.agents.documents import check_text
 from convhub.agents.repository import NATIVE, AgentRepository, DocumentRepository
+from convhub.agents.repository import find_public_agent as repository_find_public_agent
 from convhub.agents.schemas import (
     BACKEND_FIELDS,
     COMMON_FIELDS,
@@ -112,6 +113,11 @@ async def get_agent(session: AsyncSession, workspace_id: str, agent_id: str) -> 
     if agent is None:
         raise NotFound(f"Agent {agent_id!r} not found.")
     return agent
+
+
+async def find_public_agent(session: AsyncSession, agent_id: str) -> Agent | None:
+    """The native agent ``agent_id`` names, of any workspace, if it is public (anyone may talk to it)."""
+    return await repository_find_public_agent(session, agent_id)
 
 
 async def read_agent(session: AsyncSession, workspace_id: str, agent: Agent) -> AgentRead:

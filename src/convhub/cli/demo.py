@@ -152,7 +152,6 @@ async def seed_demo(settings: Settings, simulators: Mapping[str, str], workspace
         api_key, reused = await _demo_key(database, settings.data_dir / KEYS_FILE, ws)
         async with database.session() as session:
             chat_agent_id = await _demo_agent(session, ws, box)
-            await session.commit()
         if created:
             async with database.session() as session:
                 await record(session, ws.id, actor="cli", action="demo.seeded", target_type="workspace",

@@ -23,6 +23,7 @@ from typing import Any
 from convhub.connections.repository import get_unscoped
 from convhub.db import Database
 from convhub.kit.secretbox import SecretBox
+from convhub.kit.uow import writer_turn
 from convhub.webhooks import repository
 
 MAX_BATCH = 500
@@ -93,7 +94,8 @@ class IntakeWriter:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                async with self.database.writing(), self.database.session() as session:
+                async with self.database.session() as session:
+                    await writer_turn(session)
                     stored = await repository.store_events(session, [row for row, _ in batch])
             except Exception as exc:  # the whole group failed to commit: each request gets the error
                 for _, future in batch:
