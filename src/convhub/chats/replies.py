@@ -238,8 +238,9 @@ async def begin_reply(
         producer = ReplyProducer(database, state, workspace_id, conv.id, conv.started_at, context,
                                  message_stored=False)
         producer.start()
-        # Let the producer run up to its first wait, which is sending the model its request, before this
-        # transaction's statements: the model then works on its first token while the message is stored.
+        # One turn of the loop for the new task, before this transaction's statements: the producer gets as far
+        # as its first wait (on the model, once it has asked), so the model works on its first token while the
+        # message is stored rather than after.
         await asyncio.sleep(0)
     try:
         (turn,) = await service.append_turns(session, conv, [sent])
