@@ -1,8 +1,12 @@
-"""The database engine and the request-scoped session.
+"""The database engine and the owner of every transaction.
 
-One :class:`Database` per process wraps the async engine. The request owns the
-transaction: :func:`session_scope` commits when the block succeeds and rolls
-back when it raises; services never commit.
+One :class:`Database` per process wraps the async engine. :meth:`Database.session`
+is the one place that commits: the request (through its session dependency),
+the jobs and the realtime socket each open their transactions with it, and it
+commits when the block succeeds and rolls back when it raises; services never
+commit. Around that commit it runs the transaction's unit of work
+(:mod:`convhub.kit.uow`): what was queued for after the commit, or for a
+rollback, and the writer turn it gives up.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from convhub.kit.uow import UnitOfWork
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -54,27 +60,31 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction commits on success and rolls back on error."""
+        """A session whose transaction this block owns: committed when the block succeeds, then what was queued
+        with :func:`~convhub.kit.uow.on_commit` runs; rolled back when it raises (or the commit fails), then
+        what was queued with :func:`~convhub.kit.uow.on_rollback` runs instead."""
         async with self.sessionmaker() as session:
+            work = UnitOfWork.open(session, self._writers())
             try:
                 yield session
                 await session.commit()
             except BaseException:
-                await session.rollback()
+                try:
+                    await session.rollback()
+                finally:
+                    await work.rolled_back()
                 raise
+            await work.committed()
 
-    @asynccontextmanager
-    async def writing(self) -> AsyncIterator[None]:
-        """Hold around a busy write transaction: SQLite has one writer, and a writer that finds the
-        database locked waits in sleeps of milliseconds, so this process's background writers (webhook
-        intake and processing) take turns here instead. A no-op on PostgreSQL."""
+    def _writers(self) -> asyncio.Lock | None:
+        """The writer turn of :func:`~convhub.kit.uow.writer_turn`: SQLite has one writer, and a writer that
+        finds the database locked waits in sleeps of milliseconds, so this process's writers take turns on
+        this lock instead. None on PostgreSQL, whose writers lock rows, not the database."""
         if not self.is_sqlite:
-            yield
-            return
+            return None
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
-        async with self._write_lock:
-            yield
+        return self._write_lock
 
     async def dispose(self) -> None:
         await self.engine.dispose()

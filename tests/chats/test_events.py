@@ -8,12 +8,14 @@ import httpx
 import pytest
 
 from convhub.auth.service import ensure_workspace
+from convhub.chats import replies
 from convhub.db import Database
 from tests.chats.helpers import (
     CONVERSATIONS,
     ScriptedBackend,
     drain,
     make_agent,
+    messages,
     send,
     start_chat,
     stream,
@@ -81,3 +83,34 @@ async def test_an_app_without_an_event_bus_still_chats(authed: httpx.AsyncClient
     result = await send(authed, chat["id"], "How long do refunds take?")
 
     assert result["reply"] is not None
+
+
+async def test_a_change_that_rolls_back_is_never_announced(
+    authed: httpx.AsyncClient, app: Any, database: Database, chat: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ScriptedBackend(delay=0.01)
+    use_backend(monkeypatch, backend)
+    subscription = app.state.events.subscribe(await _workspace_id(database))
+
+    async def broken_read(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the response could not be built")
+
+    def broken_frames(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the response could not be built")
+
+    # Each request fails after its change was made and its events queued: the request's transaction rolls back.
+    monkeypatch.setattr("convhub.chats.service.to_chat_read", broken_read)
+    with pytest.raises(RuntimeError):
+        await authed.post(f"{CONVERSATIONS}/{chat['id']}/takeover")
+    monkeypatch.setattr("convhub.chats.endpoints._reply_frames", broken_frames)
+    with pytest.raises(RuntimeError):
+        await authed.post(f"{CONVERSATIONS}/{chat['id']}/messages/stream", json={"content": "Hello?"})
+    await replies.settle(5)
+
+    assert await drain(subscription) == []
+    await subscription.aclose()
+    # Nothing of either stayed: not the takeover, not the message, not the reply the model had begun.
+    assert backend.seen and backend.closed
+    assert await messages(authed, chat["id"]) == []
+    monkeypatch.undo()
+    assert (await send(authed, chat["id"], "Still there?"))["reply"] is not None  # the agent still answers

@@ -1,4 +1,6 @@
-"""A chat's life on the native API: started, messages answered and stored, ended, archived — and the 409s."""
+"""A chat's life on the native API: started, messages answered and stored, ended — and the 409s.
+
+Archiving (any finished conversation, a chat too) is tests/conversations/test_archive.py."""
 
 from __future__ import annotations
 
@@ -180,36 +182,6 @@ async def test_a_chat_ends_without_a_body_and_keeps_no_rating(authed: httpx.Asyn
 
     assert ended.status_code == 200, ended.text
     assert (ended.json()["status"], ended.json()["rating"]) == ("done", None)
-
-
-async def test_only_a_finished_conversation_is_archived_and_an_archived_one_takes_no_messages(
-    authed: httpx.AsyncClient, chat: dict[str, Any]
-) -> None:
-    too_soon = await authed.post(f"{CONVERSATIONS}/{chat['id']}/archive")
-    assert too_soon.status_code == 409 and "End it first" in too_soon.json()["detail"]["message"]
-
-    await authed.post(f"{CONVERSATIONS}/{chat['id']}/end")
-    archived = await authed.post(f"{CONVERSATIONS}/{chat['id']}/archive")
-    twice = await authed.post(f"{CONVERSATIONS}/{chat['id']}/archive")
-
-    assert archived.status_code == 200 and archived.json()["archived"] is True
-    assert twice.status_code == 200 and twice.json()["archived"] is True
-    listed = (await authed.get(CONVERSATIONS, params={"archived": "true"})).json()["data"]
-    assert [c["id"] for c in listed] == [chat["id"]]
-    refused = await authed.post(f"{CONVERSATIONS}/{chat['id']}/messages", json={"content": "hello?"})
-    assert refused.status_code == 409
-
-
-async def test_a_finished_provider_conversation_can_be_archived_but_not_ended_or_written_to(
-    authed: httpx.AsyncClient, database: Database
-) -> None:
-    [conv_id] = await ingest_into(database, "default", [make_conversation()])
-
-    assert (await authed.post(f"{CONVERSATIONS}/{conv_id}/archive")).json()["archived"] is True
-    ended = await authed.post(f"{CONVERSATIONS}/{conv_id}/end")
-    sent = await authed.post(f"{CONVERSATIONS}/{conv_id}/messages", json={"content": "hi"})
-    assert ended.status_code == 409 and "elevenlabs" in ended.json()["detail"]["message"]
-    assert sent.status_code == 409
 
 
 async def test_writing_needs_the_write_scope_and_another_workspace_sees_nothing(

@@ -17,7 +17,6 @@ async def test_openapi_documents_every_chat_endpoint_and_its_errors(client: http
         (f"{ONE}/messages/stream", "post"): {"200", "401", "403", "404", "409", "422"},
         (f"{ONE}/messages/{{message_id}}/rating", "post"): {"200", "401", "403", "404", "422"},
         (f"{ONE}/end", "post"): {"200", "401", "403", "404", "409", "422"},
-        (f"{ONE}/archive", "post"): {"200", "401", "403", "404", "409", "422"},
         (f"{ONE}/takeover", "post"): {"200", "401", "403", "404", "409", "422"},
         (f"{ONE}/release", "post"): {"200", "401", "403", "404", "409", "422"},
         (f"{ONE}/analytics", "get"): {"200", "401", "403", "404", "422"},

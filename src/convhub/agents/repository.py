@@ -9,9 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, or_
 
 from convhub.kit.repository import CrossWorkspaceRepository, WorkspaceRepository
-from convhub.models import Agent, AgentDocument
-
-NATIVE = "convhub"
+from convhub.models import NATIVE, Agent, AgentDocument
 
 
 class DocumentSummary(NamedTuple):

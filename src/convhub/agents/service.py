@@ -23,7 +23,7 @@ from convhub.agents.backends import knowledge
 from convhub.agents.backends.base import AgentBackend
 from convhub.agents.backends.openai import OpenAIBackend
 from convhub.agents.documents import check_text
-from convhub.agents.repository import NATIVE, AgentRepository, DocumentRepository
+from convhub.agents.repository import AgentLookup, AgentRepository, DocumentRepository
 from convhub.agents.schemas import (
     BACKEND_FIELDS,
     COMMON_FIELDS,
@@ -44,7 +44,7 @@ from convhub.kit.ids import new_id
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import utcnow
-from convhub.models import Agent, AgentDocument
+from convhub.models import NATIVE, Agent, AgentDocument
 from convhub.privacy.audit import record
 
 MAX_PAGE = 100
@@ -113,6 +113,11 @@ async def get_agent(session: AsyncSession, workspace_id: str, agent_id: str) -> 
     if agent is None:
         raise NotFound(f"Agent {agent_id!r} not found.")
     return agent
+
+
+async def find_public_agent(session: AsyncSession, agent_id: str) -> Agent | None:
+    """The native agent ``agent_id`` names, of any workspace, if it is public (anyone may talk to it)."""
+    return await AgentLookup(session).public(agent_id)
 
 
 async def read_agent(session: AsyncSession, workspace_id: str, agent: Agent) -> AgentRead:

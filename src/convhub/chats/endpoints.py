@@ -1,10 +1,11 @@
 """The chat API, on the native conversation routes: start a chat, send (or stream) messages, list them,
-rate replies, end, archive, take over and release, and read a conversation's analytics.
+rate replies, end, take over and release, and read a conversation's analytics.
 
-HTTP only: parse, call :mod:`convhub.chats.service`, shape the response. An
-endpoint that changes what live monitors see commits first and publishes after
-(:func:`~convhub.chats.events.announce`), so no event announces a change that
-could still roll back.
+HTTP only: parse, call :mod:`convhub.chats.service`, shape the response. The
+request owns the transaction (its session dependency commits when the endpoint
+returns, before the response is sent); an endpoint that changes what live
+monitors see queues the event on it (:func:`~convhub.chats.events.announce`),
+published only once that commit succeeds.
 
 Sending is all or nothing: the message and the agent's reply are stored
 together, and when the agent fails nothing is stored (503), so sending again is
@@ -77,10 +78,10 @@ def _frame(event: str, data: Any) -> bytes:
     return b"event: %s\ndata: %s\n\n" % (event.encode(), orjson.dumps(data))
 
 
-async def _announce_turns(request: Request, workspace_id: str, messages: list[MessageRead]) -> None:
+def _announce_turns(session: AsyncSession, request: Request, workspace_id: str, messages: list[MessageRead]) -> None:
     for message in messages:
-        await announce(request.app.state, workspace_id, "turn.added", message.model_dump(mode="json"),
-                       conversation_id=message.conversation_id)
+        announce(session, request.app.state, workspace_id, "turn.added", message.model_dump(mode="json"),
+                 conversation_id=message.conversation_id)
 
 
 # ---------------------------------------------------------------- lifecycle
@@ -99,11 +100,9 @@ async def create_chat(
     request: Request, session: Session, subject: WriteSubject, body: ChatConversationCreate
 ) -> ChatConversationRead:
     conv = await service.create_chat(session, subject.workspace_id, body, actor=subject.key_id)
-    read = await service.to_chat_read(session, conv)
-    await session.commit()
-    await announce(request.app.state, subject.workspace_id, "conversation.status", {"status": conv.status},
-                   conversation_id=conv.id)
-    return read
+    announce(session, request.app.state, subject.workspace_id, "conversation.status", {"status": conv.status},
+             conversation_id=conv.id)
+    return await service.to_chat_read(session, conv)
 
 
 @router.post(
@@ -120,23 +119,8 @@ async def end_chat(
 ) -> ChatConversationRead:
     conv = await service.end_chat(session, subject.workspace_id, ref, body or ConversationEnd(),
                                   actor=subject.key_id)
-    read = await service.to_chat_read(session, conv)
-    await session.commit()
-    await announce(request.app.state, subject.workspace_id, "conversation.status",
-                   {"status": conv.status, "termination_reason": conv.termination_reason}, conversation_id=conv.id)
-    return read
-
-
-@router.post(
-    "/{id}/archive",
-    response_model=ChatConversationRead,
-    summary="Archive a finished conversation",
-    description="Sets `archived` on a finished conversation (`done` or `failed`, from any source); one still "
-    "under way is a 409. An archived chat takes no more messages.",
-    responses=error_responses(NotFound, Conflict, Unprocessable),
-)
-async def archive_conversation(session: Session, subject: WriteSubject, ref: ConversationId) -> ChatConversationRead:
-    conv = await service.archive(session, subject.workspace_id, ref, actor=subject.key_id)
+    announce(session, request.app.state, subject.workspace_id, "conversation.status",
+             {"status": conv.status, "termination_reason": conv.termination_reason}, conversation_id=conv.id)
     return await service.to_chat_read(session, conv)
 
 
@@ -168,8 +152,8 @@ async def send_message(
             raise ProviderUnavailable(f"The agent could not reply: {exc.message} Nothing was stored; "
                                       "send the message again.") from None
         turns.append(service.NewTurn(Role.agent.value, text, utcnow()))
-    messages = await replies.store_turns(session, request.app.state.db, conv, turns)
-    await _announce_turns(request, subject.workspace_id, messages)
+    messages = [service.to_message(t) for t in await service.append_turns(session, conv, turns)]
+    _announce_turns(session, request, subject.workspace_id, messages)
     return SendResult(conversation_id=conv.id, message=messages[0], reply=messages[1] if len(messages) > 1 else None)
 
 
@@ -330,12 +314,11 @@ async def take_over(request: Request, session: Session, subject: WriteSubject, r
                     ) -> ChatConversationRead:
     conv, notice = await service.take_over(session, subject.workspace_id, ref, operator=subject.key_id)
     read = await service.to_chat_read(session, conv)
-    await session.commit()
     if notice is not None:
         data = {"operator": conv.taken_over_by, "taken_over_at": read.model_dump(mode="json")["taken_over_at"]}
-        await announce(request.app.state, subject.workspace_id, "conversation.takeover", data,
-                       conversation_id=conv.id)
-        await _announce_turns(request, subject.workspace_id, [service.to_message(notice)])
+        announce(session, request.app.state, subject.workspace_id, "conversation.takeover", data,
+                 conversation_id=conv.id)
+        _announce_turns(session, request, subject.workspace_id, [service.to_message(notice)])
     return read
 
 
@@ -349,12 +332,10 @@ async def take_over(request: Request, session: Session, subject: WriteSubject, r
 async def release(request: Request, session: Session, subject: WriteSubject, ref: ConversationId
                   ) -> ChatConversationRead:
     conv, notice, operator = await service.release(session, subject.workspace_id, ref, actor=subject.key_id)
-    read = await service.to_chat_read(session, conv)
-    await session.commit()
-    await announce(request.app.state, subject.workspace_id, "conversation.release",
-                   {"operator": operator, "released_by": subject.key_id}, conversation_id=conv.id)
-    await _announce_turns(request, subject.workspace_id, [service.to_message(notice)])
-    return read
+    announce(session, request.app.state, subject.workspace_id, "conversation.release",
+             {"operator": operator, "released_by": subject.key_id}, conversation_id=conv.id)
+    _announce_turns(session, request, subject.workspace_id, [service.to_message(notice)])
+    return await service.to_chat_read(session, conv)
 
 
 # ---------------------------------------------------------------- analytics

@@ -13,17 +13,19 @@ Once the backend has finished, a late disconnect no longer stops anything: the
 reply is complete and is stored as such.
 
 :func:`begin_reply` is how both the SSE endpoint and the realtime socket take a
-message: the model starts on its first token while the message is being
-stored, so storing it adds nothing to the wait for the first words; the reply
-is stored only after the message (its index follows), and nothing at all when
-the message could not be stored.
+message: it stores the message in the caller's transaction and starts the
+model at once, so the model works on its first token while the message is
+stored and committed. The reply waits for that commit (the unit of work tells
+the producer, :mod:`convhub.kit.uow`) and is stored after the message, its
+index following; if the transaction rolls back, the reply is abandoned and
+nothing at all is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,13 +38,9 @@ from convhub.chats.events import announce
 from convhub.chats.schemas import MessageRead, SenderRole
 from convhub.db import Database
 from convhub.kit.time import utcnow
-from convhub.models import Conversation
+from convhub.kit.uow import on_commit, on_rollback
 
 log = logging.getLogger("convhub.chats")
-
-# Turns of the event loop a new reply's producer gets to send the model its request before the message it
-# answers is stored (begin_reply).
-SEND_TURNS = 2
 
 UNEXPECTED = "The agent failed unexpectedly while replying; send the message again."
 NOT_STORED = "The reply could not be stored; send the message again."
@@ -107,11 +105,11 @@ class ReplyProducer:
             self._message_stored.set()
 
     def message_stored(self) -> None:
-        """The message this replies to is committed; the reply can be stored after it."""
+        """The message this replies to is committed; the reply can be stored after it (an after-commit hook)."""
         self._message_stored.set()
 
     def abandon(self) -> None:
-        """The message could not be stored: stop the backend and store nothing."""
+        """The message could not be stored: stop the backend and store nothing (an after-rollback hook)."""
         self._abandoned = True
         if self._task is not None and not self._task.done():
             self._task.cancel()
@@ -206,42 +204,29 @@ class ReplyProducer:
         if self._abandoned:
             return None
         try:
-            async with self.database.writing(), self.database.session() as session:
+            async with self.database.session() as session:
                 turn = await service.store_reply(session, self.workspace_id, self.conversation_id, text,
                                                  started_at=self.started_at, at=utcnow(), interrupted=interrupted)
                 message = service.to_message(turn)
+                data = message.model_dump(mode="json")
+                announce(session, self.state, self.workspace_id, "turn.added", data,
+                         conversation_id=self.conversation_id)
         except Exception:
             log.exception("could not store the agent's reply in conversation %s", self.conversation_id)
             return None
-        data = message.model_dump(mode="json")
-        await announce(self.state, self.workspace_id, "turn.added", data, conversation_id=self.conversation_id)
         return Stored(message, data)
-
-
-async def store_turns(
-    session: AsyncSession, database: Database, conv: Conversation, turns: Sequence[service.NewTurn]
-) -> list[MessageRead]:
-    """Append ``turns`` and commit, in SQLite's writer turn; the messages stored.
-
-    The reads' transaction is committed before queuing for the turn: a request waiting there must not hold a
-    pooled connection that the turn's holder may need.
-    """
-    await session.commit()
-    async with database.writing():
-        stored = [service.to_message(t) for t in await service.append_turns(session, conv, turns)]
-        await session.commit()
-    return stored
 
 
 async def begin_reply(
     session: AsyncSession, state: Any, workspace_id: str, ref: str, role: SenderRole, text: str, *,
     prompt: str | None = None,
 ) -> tuple[MessageRead, ReplyProducer | None]:
-    """Store a message and start the agent's reply to it; the stored message and the reply under way (None
-    when the agent does not answer: an operator holds the chat, or an operator wrote).
+    """Store a message in ``session``'s transaction and start the agent's reply to it; the message and the
+    reply under way (None when the agent does not answer: an operator holds the chat, or an operator wrote).
 
-    Commits ``session`` (twice: the reads, then the message). Raises the service's errors (404, 409) before
-    anything is stored; an agent that cannot be opened at all is an error here too, not a failed reply.
+    The caller owns the transaction: once it commits, the message is announced and the reply may be stored
+    after it; if it rolls back, the reply is abandoned. Raises the service's errors (404, 409) before anything
+    is stored; an agent that cannot be opened at all is an error here too, not a failed reply.
     """
     database: Database = state.db
     conv, agent = await service.accept_message_with_agent(session, workspace_id, ref, role)
@@ -253,22 +238,22 @@ async def begin_reply(
         producer = ReplyProducer(database, state, workspace_id, conv.id, conv.started_at, context,
                                  message_stored=False)
         producer.start()
-        # Let the producer send the model its request before the message's statements take the loop: the
-        # model then works on its first token while the message is stored, instead of after. Two turns of the
-        # loop: in the first the producer builds the request and aiohttp writes its head; aiohttp writes the
-        # body from a task of its own, which runs in the second. With one turn, the body (so the request, as
-        # the model sees it) waited behind the message's statements: 0.6 ms more to the first token.
-        for _ in range(SEND_TURNS):
-            await asyncio.sleep(0)
+        # One turn of the loop for the new task, before this transaction's statements: the producer gets as far
+        # as its first wait (on the model, once it has asked), so the model works on its first token while the
+        # message is stored rather than after.
+        await asyncio.sleep(0)
     try:
-        (message,) = await store_turns(session, database, conv, [sent])
+        (turn,) = await service.append_turns(session, conv, [sent])
     except BaseException:
         if producer is not None:
             producer.abandon()
         raise
-    await announce(state, workspace_id, "turn.added", message.model_dump(mode="json"), conversation_id=conv.id)
+    message = service.to_message(turn)
+    announce(session, state, workspace_id, "turn.added", message.model_dump(mode="json"), conversation_id=conv.id)
     if producer is not None:
-        producer.message_stored()  # after the announcement: monitors see the message before its reply
+        # Queued after the announcement: monitors see the message before its reply.
+        on_commit(session, producer.message_stored)
+        on_rollback(session, producer.abandon)
     return message, producer
 
 

@@ -20,10 +20,9 @@ from typing import Any
 
 from sqlalchemy import case, func, insert
 
-from convhub.agents.repository import NATIVE
 from convhub.conversations.repository import ConversationRepository
 from convhub.kit.repository import CrossWorkspaceRepository, WorkspaceRepository, core_table
-from convhub.models import Agent, Conversation, Turn
+from convhub.models import NATIVE, Agent, Conversation, Turn
 
 OPEN_STATUSES = ("initiated", "in-progress")
 # ``extra.kind`` of a system turn holding what the application told the agent mid-conversation.

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from convhub.conversations.schemas import ConversationRead, ConversationUpdate, EntityType, TurnRead
+from convhub.conversations.schemas import ConversationStateRead, ConversationUpdate, EntityType, TurnRead
 from convhub.kit.validation import no_nul
 
 MAX_MESSAGE_CHARS = 20_000
@@ -56,12 +56,8 @@ class ChatConversationCreate(BaseModel):
         return _no_nul(value)
 
 
-class ChatConversationRead(ConversationRead):
-    """A conversation with what chats add: when it last moved and who, if anyone, has taken it over."""
-
-    last_activity_at: datetime | None
-    taken_over_by: str | None = Field(description="The API key id of the operator holding the conversation.")
-    taken_over_at: datetime | None
+class ChatConversationRead(ConversationStateRead):
+    """A chat: a conversation with when it last moved and who, if anyone, has taken it over."""
 
 
 class MessageCreate(BaseModel):

@@ -1,12 +1,14 @@
-"""Chats: start one, take its messages, store the agent's replies, rate, end, archive, take over, analyse.
+"""Chats: start one, take its messages, store the agent's replies, rate, end, take over, analyse.
 
 Functions take the session first and never commit; the request (or the job,
 or the reply producer of :mod:`convhub.chats.replies`) owns the
-transaction. The rules of a chat's life live here, each a 409 with a message
-that says what to do instead: only native chats take messages; an ended or
-archived one takes none; while an operator holds a conversation the agent
-stays silent and only operator messages are ``human_operator``; only a
-finished conversation can be archived.
+transaction. Each write takes the transaction's writer turn first
+(:func:`convhub.kit.uow.writer_turn`): chat messages are the busiest writes. A
+chat is created through the one ingest path, under its own id as its provider
+id. The rules of a chat's life live here, each a 409 with a message that says
+what to do instead: only native chats take messages; an ended or archived one
+takes none; while an operator holds a conversation the agent stays silent and
+only operator messages are ``human_operator``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ from typing import Any
 
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from convhub.agents import service as agents
 from convhub.agents.backends.base import AgentBackend, ChatMessage
 from convhub.agents.context import build_messages
-from convhub.agents.repository import NATIVE
 from convhub.chats.repository import (
     CONTEXTUAL_UPDATE,
     OPEN_STATUSES,
@@ -47,15 +47,15 @@ from convhub.chats.schemas import (
     SenderRole,
 )
 from convhub.conversations import service as conversations
-from convhub.conversations.ingest import content_hash
-from convhub.conversations.repository import ConversationRepository
+from convhub.conversations.ingest import ingest
 from convhub.conversations.schemas import AgentRef, ConversationIn, Role, Status
 from convhub.errors import Conflict, NotFound, Unprocessable
 from convhub.kit.ids import new_id
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import utcnow
-from convhub.models import Agent, Conversation, Turn
+from convhub.kit.uow import writer_turn
+from convhub.models import NATIVE, Agent, Conversation, Turn
 from convhub.privacy.audit import record
 
 CHANNEL = "chat"
@@ -63,7 +63,6 @@ ENDED_REASON = "ended"
 INACTIVITY_REASON = "inactivity"
 TAKEOVER_NOTICE = "An operator took over the conversation."
 RELEASE_NOTICE = "The operator handed the conversation back to the agent."
-FINISHED_STATUSES = (Status.done.value, Status.failed.value)
 # Who answers the user: the agent, or an operator standing in for it.
 _ANSWERING = frozenset({Role.agent.value, Role.human_operator.value})
 _SPOKEN = frozenset({Role.user.value, *_ANSWERING})
@@ -101,12 +100,7 @@ def to_message(turn: Turn) -> MessageRead:
 
 
 async def to_chat_read(session: AsyncSession, conv: Conversation) -> ChatConversationRead:
-    return ChatConversationRead(
-        **conversations.to_read(conv, await conversations.agent_name(session, conv)).model_dump(),
-        last_activity_at=conv.last_activity_at,
-        taken_over_by=conv.taken_over_by,
-        taken_over_at=conv.taken_over_at,
-    )
+    return ChatConversationRead(**(await conversations.to_state_read(session, conv)).model_dump())
 
 
 async def get_chat(session: AsyncSession, workspace_id: str, ref: str) -> Conversation:
@@ -178,23 +172,16 @@ async def create_chat(
             "agent (create one with POST /v1/agents).",
             loc=("body", "agent_id"),
         )
+    await writer_turn(session)
     now = utcnow()
     conv_id = conversation_id or new_id("conv")
-    # Not through ingest: that path mints its own id, and a chat's provider id is its id. The row still
-    # carries the hash ingest would give it, so the two paths describe a conversation the same way.
-    normalized = ConversationIn(
+    await ingest(session, workspace_id, ConversationIn(
         provider=NATIVE, provider_conversation_id=conv_id, agent=AgentRef(agent_id=agent.id), channel=CHANNEL,
         status=Status.in_progress, entity_type=body.entity_type, user_id=body.user_id, started_at=now,
         title=body.title, metadata=body.metadata,
-    )
-    await ConversationRepository(session, workspace_id).insert_conversations([{
-        "id": conv_id, "workspace_id": workspace_id, "provider": NATIVE, "provider_conversation_id": conv_id,
-        "agent_id": agent.id, "channel": CHANNEL, "direction": None, "status": Status.in_progress.value,
-        "entity_type": body.entity_type.value, "user_id": body.user_id, "started_at": now, "ended_at": None,
-        "duration_secs": 0, "message_count": 0, "title": body.title, "custom_metadata": dict(body.metadata),
-        "analysis": {}, "content_hash": content_hash(normalized), "last_activity_at": now, "created_at": now,
-        "updated_at": now,
-    }])
+    ), conversation_id=conv_id)
+    # Active from its start: the inactivity clock runs from now.
+    await ChatRepository(session, workspace_id).set_conversation(conv_id, last_activity_at=now)
     await record(session, workspace_id, actor=actor, action="conversation.created", target_type="conversation",
                  target_id=conv_id, detail={"agent_id": agent.id, "channel": CHANNEL})
     return await get_chat(session, workspace_id, conv_id)
@@ -254,6 +241,10 @@ async def reply_context(
     return ReplyContext(backend, messages)
 
 
+# The conversation's columns an append moves.
+_APPEND_MOVES = ("message_count", "updated_at", "last_activity_at", "duration_secs")
+
+
 def _secs(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds())
 
@@ -274,18 +265,17 @@ def _turn_rows(
 
 async def append_turns(session: AsyncSession, conv: Conversation, turns: Sequence[NewTurn]) -> list[Turn]:
     """Store ``turns`` at the end of the transcript and move the conversation's counters along: its
-    inactivity clock and its duration too, while it is open (the append's update decides that)."""
+    inactivity clock and its duration too, while it is open (the append's update decides that).
+
+    Those columns of ``conv`` are expired, as the row has moved on: read them again
+    (``session.refresh``) to show them."""
+    await writer_turn(session)
     latest = max(t.at for t in turns)
     duration = int(_secs(conv.started_at, latest))
     rows = _turn_rows(conv.workspace_id, conv.id, conv.started_at, turns)
     stored = await ChatRepository(session, conv.workspace_id).append(conv.id, rows, at=latest,
                                                                      duration_secs=duration)
-    # Written already: set as committed, or the session would flush the same columns again at commit.
-    values: dict[str, Any] = {"message_count": stored[-1].idx + 1, "updated_at": latest}
-    if conv.status in OPEN_STATUSES:
-        values.update(last_activity_at=latest, duration_secs=duration)
-    for key, value in values.items():
-        set_committed_value(conv, key, value)
+    session.expire(conv, _APPEND_MOVES)
     return stored
 
 
@@ -301,6 +291,7 @@ async def add_note(session: AsyncSession, conv: Conversation, text: str) -> Turn
 async def touch(session: AsyncSession, conv: Conversation) -> None:
     """The user is still there: restart the conversation's inactivity clock."""
     _check_open(conv, "cannot be kept open")
+    await writer_turn(session)
     now = utcnow()
     await ChatRepository(session, conv.workspace_id).set_conversation(conv.id, last_activity_at=now)
     conv.last_activity_at = now
@@ -315,6 +306,7 @@ async def store_reply(
     Without reading the conversation first: ``started_at`` is the conversation's, from whoever started the
     reply (a chat's start never moves), and whether it is still open is decided by the append's update.
     """
+    await writer_turn(session)
     reply = NewTurn(Role.agent.value, text, at, interrupted=interrupted)
     rows = _turn_rows(workspace_id, conversation_id, started_at, [reply])
     try:
@@ -326,7 +318,7 @@ async def store_reply(
     return turn
 
 
-# ---------------------------------------------------------------- rating, ending, archiving
+# ---------------------------------------------------------------- rating, ending
 
 
 MAX_TURN_ID = 2**63 - 1
@@ -381,6 +373,7 @@ async def end_chat(
     _check_native(conv, "cannot be ended")
     if conv.status not in OPEN_STATUSES:
         raise Conflict(f"Conversation {conv.id!r} has already ended (status {conv.status}).")
+    await writer_turn(session)
     now = utcnow()
     values: dict[str, Any] = {
         "status": Status.done.value, "ended_at": now, "duration_secs": int(_secs(conv.started_at, now)),
@@ -396,22 +389,6 @@ async def end_chat(
     await record(session, workspace_id, actor=actor, action="conversation.ended", target_type="conversation",
                  target_id=conv.id,
                  detail={"rating": body.rating, "has_feedback": body.feedback is not None, "reason": reason})
-    return conv
-
-
-async def archive(session: AsyncSession, workspace_id: str, ref: str, *, actor: str | None) -> Conversation:
-    """Set the archived flag on a finished conversation (any source); archiving twice changes nothing."""
-    conv = await get_chat(session, workspace_id, ref)
-    if conv.status not in FINISHED_STATUSES:
-        raise Conflict(f"Conversation {conv.id!r} is still {conv.status}; only a finished conversation can be "
-                       f"archived. End it first (POST /v1/conversations/{conv.id}/end).")
-    if conv.archived:
-        return conv
-    now = utcnow()
-    await ChatRepository(session, workspace_id).set_conversation(conv.id, archived=True, updated_at=now)
-    conv.archived, conv.updated_at = True, now
-    await record(session, workspace_id, actor=actor, action="conversation.archived", target_type="conversation",
-                 target_id=conv.id)
     return conv
 
 
@@ -432,10 +409,12 @@ async def take_over(
     if conv.taken_over_by is not None:
         raise Conflict(f"Conversation {conv.id!r} is already held by operator {conv.taken_over_by!r}; it must be "
                        "released first.")
+    await writer_turn(session)
     now = utcnow()
     await ChatRepository(session, workspace_id).set_conversation(conv.id, taken_over_by=operator, taken_over_at=now)
     conv.taken_over_by, conv.taken_over_at = operator, now
     (notice,) = await append_turns(session, conv, [NewTurn(Role.system.value, TAKEOVER_NOTICE, now)])
+    await session.refresh(conv, _APPEND_MOVES)
     await record(session, workspace_id, actor=operator, action="conversation.taken_over",
                  target_type="conversation", target_id=conv.id)
     return conv, notice
@@ -450,10 +429,12 @@ async def release(
     if conv.taken_over_by is None:
         raise Conflict(f"Conversation {conv.id!r} is not taken over; the agent is already answering.")
     previous = conv.taken_over_by
+    await writer_turn(session)
     now = utcnow()
     await ChatRepository(session, workspace_id).set_conversation(conv.id, taken_over_by=None, taken_over_at=None)
     conv.taken_over_by, conv.taken_over_at = None, None
     (notice,) = await append_turns(session, conv, [NewTurn(Role.system.value, RELEASE_NOTICE, now)])
+    await session.refresh(conv, _APPEND_MOVES)
     await record(session, workspace_id, actor=actor, action="conversation.released", target_type="conversation",
                  target_id=conv.id, detail={"operator": previous})
     return conv, notice, previous
@@ -469,7 +450,10 @@ async def end_inactive(session: AsyncSession, now: datetime, minutes: int) -> li
     ``termination_reason`` ``inactivity``.
     """
     ended: list[IdleChat] = []
-    for chat in await ChatLookup(session).idle(now - timedelta(minutes=minutes)):
+    idle = await ChatLookup(session).idle(now - timedelta(minutes=minutes))
+    if idle:
+        await writer_turn(session)
+    for chat in idle:
         last = chat.last_activity_at or chat.started_at
         done = await ChatRepository(session, chat.workspace_id).end_if_idle(
             chat, status=Status.done.value, ended_at=last, duration_secs=int(_secs(chat.started_at, last)),

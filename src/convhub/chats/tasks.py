@@ -24,12 +24,12 @@ log = logging.getLogger("convhub.chats")
 
 
 async def end_idle_chats(database: Database, state: Any, minutes: int) -> list[IdleChat]:
-    """One pass: end every chat idle for ``minutes``, then announce each (after the commit)."""
-    async with database.writing(), database.session() as session:
+    """One pass: end every chat idle for ``minutes``, and announce each once that is committed."""
+    async with database.session() as session:
         ended = await end_inactive(session, utcnow(), minutes)
-    for chat in ended:
-        await announce(state, chat.workspace_id, "conversation.status",
-                       {"status": "done", "termination_reason": INACTIVITY_REASON}, conversation_id=chat.id)
+        for chat in ended:
+            announce(session, state, chat.workspace_id, "conversation.status",
+                     {"status": "done", "termination_reason": INACTIVITY_REASON}, conversation_id=chat.id)
     return ended
 
 

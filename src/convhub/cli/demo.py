@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from convhub.agents.repository import NATIVE, AgentRepository
+from convhub.agents.repository import AgentRepository
 from convhub.agents.schemas import AgentCreate
 from convhub.agents.service import add_documents, create_agent
 from convhub.auth.service import authenticate, create_key, ensure_workspace
@@ -43,7 +43,7 @@ from convhub.db import Database
 from convhub.errors import Unauthorized
 from convhub.kit.secretbox import SecretBox
 from convhub.kit.time import as_utc, utcnow
-from convhub.models import Workspace
+from convhub.models import NATIVE, Workspace
 from convhub.privacy.audit import record
 from convhub.simulators.common import VENDORS, SimulatorOptions, SimulatorServer
 from convhub.storage.local import LocalBlobStore
@@ -149,7 +149,6 @@ async def seed_demo(settings: Settings, simulators: Mapping[str, str], workspace
         api_key, reused = await _demo_key(database, settings.data_dir / KEYS_FILE, ws)
         async with database.session() as session:
             chat_agent_id = await _demo_agent(session, ws, box)
-            await session.commit()
         if created:
             async with database.session() as session:
                 await record(session, ws.id, actor="cli", action="demo.seeded", target_type="workspace",

@@ -21,13 +21,14 @@ from convhub.conversations.schemas import (
     ConversationDetail,
     ConversationPage,
     ConversationRead,
+    ConversationStateRead,
     ConversationUpdate,
     Direction,
     EntityType,
     Status,
     TranscriptRead,
 )
-from convhub.errors import NotFound, Unprocessable, error_responses
+from convhub.errors import Conflict, NotFound, Unprocessable, error_responses
 from convhub.kit.phones import to_e164
 from convhub.kit.validation import INSTANT_FORMS, Instant, printable
 
@@ -214,6 +215,20 @@ async def update_conversation(
 ) -> ConversationRead:
     conv = await service.update_metadata(session, subject.workspace_id, ref, body.metadata, actor=subject.key_id)
     return service.to_read(conv, await service.agent_name(session, conv))
+
+
+@router.post(
+    "/{id}/archive",
+    response_model=ConversationStateRead,
+    summary="Archive a finished conversation",
+    description="Sets `archived` on a finished conversation (`done` or `failed`, from any source); one still "
+    "under way is a 409. An archived chat takes no more messages.",
+    responses=error_responses(NotFound, Conflict, Unprocessable),
+)
+async def archive_conversation(session: Session, subject: WriteSubject, ref: ConversationId
+                               ) -> ConversationStateRead:
+    conv = await service.archive(session, subject.workspace_id, ref, actor=subject.key_id)
+    return await service.to_state_read(session, conv)
 
 
 @router.delete(

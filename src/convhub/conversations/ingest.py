@@ -10,15 +10,17 @@
   version is older than the stored one by the provider's clock, which never
   moves a conversation backwards (``unchanged``).
 
-Agents named by provider id are found or created on the way. The service
-never commits; the caller owns the transaction.
+Agents named by provider id are found or created on the way. Chats started
+here come through this path too, each under the id it was promised
+(:func:`ingest` with ``conversation_id``). The service never commits; the
+caller owns the transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from convhub.agents.repository import AgentRepository
 from convhub.conversations.repository import ConversationRepository
 from convhub.conversations.schemas import ConversationIn, IngestOutcome, IngestResult
-from convhub.errors import Unprocessable
+from convhub.errors import Conflict, Unprocessable
 from convhub.kit.ids import new_id
 from convhub.kit.time import utcnow
 
@@ -42,22 +44,29 @@ def content_hash(conversation: ConversationIn) -> str:
     return digest.hexdigest()
 
 
-async def ingest(session: AsyncSession, workspace_id: str, conversation: ConversationIn) -> IngestResult:
-    return (await ingest_many(session, workspace_id, [conversation]))[0]
+async def ingest(
+    session: AsyncSession, workspace_id: str, conversation: ConversationIn, *, conversation_id: str | None = None
+) -> IngestResult:
+    """Upsert one conversation. With ``conversation_id`` it must be new and takes that id (a chat's id is
+    its provider id, and may be promised before it exists): one already known is a 409, and nothing is written."""
+    new_ids = {conversation.provider_conversation_id: conversation_id} if conversation_id else None
+    return (await ingest_many(session, workspace_id, [conversation], new_ids=new_ids))[0]
 
 
 async def ingest_many(
-    session: AsyncSession, workspace_id: str, conversations: Sequence[ConversationIn]
+    session: AsyncSession, workspace_id: str, conversations: Sequence[ConversationIn], *,
+    new_ids: Mapping[str, str] | None = None,
 ) -> list[IngestResult]:
-    """Upsert many conversations at once; results are in input order."""
+    """Upsert many conversations at once; results are in input order. ``new_ids`` (by provider conversation
+    id) names conversations that must be new and the ids they take."""
     results: list[IngestResult | None] = [None] * len(conversations)
     by_provider: dict[str, list[int]] = {}
     for i, conv in enumerate(conversations):
         by_provider.setdefault(conv.provider, []).append(i)
     for provider, indexes in by_provider.items():
         batch = [conversations[i] for i in indexes]
-        for i, result in zip(indexes, await _ingest_provider_batch(session, workspace_id, provider, batch),
-                             strict=True):
+        stored = await _ingest_provider_batch(session, workspace_id, provider, batch, new_ids or {})
+        for i, result in zip(indexes, stored, strict=True):
             results[i] = result
     return [r for r in results if r is not None]
 
@@ -92,11 +101,14 @@ async def _resolve_agents(
 
 
 async def _ingest_provider_batch(
-    session: AsyncSession, workspace_id: str, provider: str, batch: Sequence[ConversationIn]
+    session: AsyncSession, workspace_id: str, provider: str, batch: Sequence[ConversationIn],
+    new_ids: Mapping[str, str],
 ) -> list[IngestResult]:
     repo = ConversationRepository(session, workspace_id)
     agent_ids = await _resolve_agents(session, workspace_id, provider, batch)
     existing = await repo.existing_by_provider_ids(provider, [c.provider_conversation_id for c in batch])
+    if known := sorted(set(new_ids) & set(existing)):
+        raise Conflict(f"Conversation(s) {', '.join(map(repr, known))} exist already.")
 
     results: list[IngestResult] = []
     inserts: list[dict[str, Any]] = []
@@ -112,7 +124,7 @@ async def _ingest_provider_batch(
         digest = content_hash(conv)
         row = _conversation_row(conv, workspace_id, agent_id, digest, now)
         if pid not in existing:
-            row["id"] = new_id("conv")
+            row["id"] = new_ids.get(pid) or new_id("conv")
             row["created_at"] = now
             inserts.append(row)
             outcome = IngestOutcome.created

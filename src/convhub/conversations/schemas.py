@@ -211,6 +211,15 @@ class ConversationRead(BaseModel):
     updated_at: datetime
 
 
+class ConversationStateRead(ConversationRead):
+    """A conversation with where it stands: when it last moved, and who, if anyone, has taken it over (a
+    chat's operator). What a change to one conversation answers with."""
+
+    last_activity_at: datetime | None
+    taken_over_by: str | None = Field(description="The API key id of the operator holding the conversation.")
+    taken_over_at: datetime | None
+
+
 class ConversationDetail(ConversationRead):
     evaluation_results: list[EvaluationResultIn]
     data_collection: list[DataCollectionIn]

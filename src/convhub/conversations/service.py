@@ -1,7 +1,7 @@
-"""Conversations: listing, reading, metadata, feedback, audio and deletion.
+"""Conversations: listing, reading, metadata, feedback, archiving, audio and deletion.
 
 Both API dialects call these functions; they take the session first and never
-commit. Writes go through :mod:`convhub.conversations.ingest`.
+commit. Conversations are written through :mod:`convhub.conversations.ingest`.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from convhub.conversations.schemas import (
     ActiveConversation,
     ConversationDetail,
     ConversationRead,
+    ConversationStateRead,
     DataCollectionIn,
     EvaluationResultIn,
     Feedback,
+    Status,
     TurnRead,
     metadata_size,
 )
-from convhub.errors import NotFound, Unprocessable
+from convhub.errors import Conflict, NotFound, Unprocessable
 from convhub.kit.pagination import CursorCodec
 from convhub.kit.time import as_utc, utcnow
 from convhub.models import Agent, Conversation, Turn
@@ -33,6 +35,7 @@ from convhub.privacy.audit import record
 from convhub.storage.base import BlobStore
 
 MAX_PAGE = 100
+FINISHED_STATUSES = (Status.done.value, Status.failed.value)
 
 
 @dataclass
@@ -106,10 +109,17 @@ async def list_active(session: AsyncSession, workspace_id: str) -> list[ActiveCo
     ]
 
 
+async def find_conversation(
+    session: AsyncSession, workspace_id: str, ref: str, *, provider: str | None = None
+) -> Conversation | None:
+    """The conversation ``ref`` names (convhub's id or the provider's), or None."""
+    return await ConversationRepository(session, workspace_id).get_by_ref(ref, provider=provider)
+
+
 async def get_conversation(
     session: AsyncSession, workspace_id: str, ref: str, *, provider: str | None = None
 ) -> Conversation:
-    conv = await ConversationRepository(session, workspace_id).get_by_ref(ref, provider=provider)
+    conv = await find_conversation(session, workspace_id, ref, provider=provider)
     if conv is None:
         raise NotFound(f"Conversation {ref!r} not found.")
     return conv
@@ -172,6 +182,15 @@ def to_read(conv: Conversation, agent_name: str | None) -> ConversationRead:
         transferred_from_id=conv.transferred_from_id,
         created_at=conv.created_at,
         updated_at=conv.updated_at,
+    )
+
+
+async def to_state_read(session: AsyncSession, conv: Conversation) -> ConversationStateRead:
+    return ConversationStateRead(
+        **to_read(conv, await agent_name(session, conv)).model_dump(),
+        last_activity_at=conv.last_activity_at,
+        taken_over_by=conv.taken_over_by,
+        taken_over_at=conv.taken_over_at,
     )
 
 
@@ -247,6 +266,22 @@ async def send_feedback(
         setattr(conv, key, value)
     await record(session, workspace_id, actor=actor, action="conversation.feedback",
                  target_type="conversation", target_id=conv.id, detail={"feedback": score})
+    return conv
+
+
+async def archive(session: AsyncSession, workspace_id: str, ref: str, *, actor: str | None) -> Conversation:
+    """Set the archived flag on a finished conversation (any source); archiving twice changes nothing."""
+    conv = await get_conversation(session, workspace_id, ref)
+    if conv.status not in FINISHED_STATUSES:
+        raise Conflict(f"Conversation {conv.id!r} is still {conv.status}; only a finished conversation can be "
+                       f"archived. End it first (POST /v1/conversations/{conv.id}/end).")
+    if conv.archived:
+        return conv
+    now = utcnow()
+    await ConversationRepository(session, workspace_id).set_fields(conv.id, archived=True, updated_at=now)
+    conv.archived, conv.updated_at = True, now
+    await record(session, workspace_id, actor=actor, action="conversation.archived", target_type="conversation",
+                 target_id=conv.id)
     return conv
 
 

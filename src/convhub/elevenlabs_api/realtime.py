@@ -14,10 +14,11 @@ request would get (or, on a server without WebSocket denial responses, a close
 with code 1008 and the message as its reason).
 
 The conversation itself is an ordinary chat: every message goes through
-:mod:`convhub.chats.service` in a transaction of its own, replies are
-produced and stored by :class:`~convhub.chats.replies.ReplyProducer`, and
-everything is announced on the event bus, so it is visible at once through
-both APIs and to monitors. What monitors cause in return (an operator taking
+:mod:`convhub.chats.service` in a transaction of its own (the socket owns
+each: :meth:`~convhub.db.Database.session`), replies are produced and stored
+by :class:`~convhub.chats.replies.ReplyProducer`, and everything is announced
+on the event bus once committed, so it is visible at once through both APIs
+and to monitors. What monitors cause in return (an operator taking
 over, writing, releasing, ending the chat) reaches the socket through the
 same bus. When the client goes away the conversation ends (``client_disconnected``);
 a reply it was waiting for is stored as far as it got, marked interrupted.
@@ -40,19 +41,18 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from convhub.agents import service as agents
 from convhub.agents.context import system_prompt
-from convhub.agents.repository import NATIVE, AgentLookup
 from convhub.auth.service import authenticate
 from convhub.chats import replies, service
 from convhub.chats.events import announce
 from convhub.chats.schemas import ChatConversationCreate, ConversationEnd
-from convhub.conversations.repository import ConversationRepository
+from convhub.conversations import service as conversations
 from convhub.conversations.schemas import Role, Status
 from convhub.db import Database
 from convhub.elevenlabs_api import protocol
 from convhub.elevenlabs_api.signing import CONVERSATION_PATH, verify_conversation_signature, verify_conversation_token
 from convhub.errors import Conflict, ConvhubError, Forbidden, Unauthorized, Unprocessable, error_response
 from convhub.live.bus import Event, Subscription
-from convhub.models import Agent
+from convhub.models import NATIVE, Agent
 
 log = logging.getLogger("convhub.realtime")
 
@@ -109,20 +109,20 @@ async def authorize(websocket: WebSocket, database: Database, secret: str) -> Gr
     elif api_key is not None:
         async with database.session() as session:
             subject = await authenticate(session, api_key)
-            await session.commit()  # when the key was last used
         if not subject.has("conversations:write"):
             raise Forbidden("This API key lacks the 'conversations:write' scope.")
         workspace_id, conversation_id, name = subject.workspace_id, None, None
     else:
         async with database.session() as session:
-            public = await AgentLookup(session).public(agent_ref)
+            public = await agents.find_public_agent(session, agent_ref)
         if public is None:
             raise Unauthorized(f"Agent {agent_ref!r} is not public (or does not exist): open the conversation "
                                "with a signed URL (GET /v1/convai/conversation/get-signed-url) or a token.")
         return Grant(public.workspace_id, public, None)
     async with database.session() as session:
         agent = await agents.get_agent(session, workspace_id, agent_ref)
-        if conversation_id is not None and await ConversationRepository(session, workspace_id).get(conversation_id):
+        if conversation_id is not None and await conversations.find_conversation(session, workspace_id,
+                                                                                 conversation_id):
             raise Conflict(f"This credential opened conversation {conversation_id!r} already; it works once. "
                            "Ask for a new one.")
     if agent.provider != NATIVE:
@@ -270,18 +270,22 @@ class RealtimeSession:
         try:
             body = ChatConversationCreate(agent_id=agent.id, metadata=metadata,
                                           user_id=setup.user_id, title=self.grant.participant_name)
-            async with self.database.writing(), self.database.session() as session:
+            async with self.database.session() as session:
                 conv = await service.create_chat(session, self.workspace_id, body, actor=None,
                                                  conversation_id=self.grant.conversation_id)
+                conversation_id = conv.id
+                announce(session, self.state, self.workspace_id, "conversation.status",
+                         {"status": Status.in_progress.value}, conversation_id=conversation_id)
                 greeting = None
                 if setup.first_message:
                     text = protocol.render(setup.first_message, variables)
                     (greeting,) = await service.append_turns(
                         session, conv, [service.NewTurn(Role.agent.value, text, conv.started_at)])
-                conversation_id = conv.id
-                await session.commit()
-        except IntegrityError:
-            # Two sockets raced with the same single-use credential; the other one got the conversation.
+                    announce(session, self.state, self.workspace_id, "turn.added",
+                             service.to_message(greeting).model_dump(mode="json"), conversation_id=conversation_id)
+        except (IntegrityError, Conflict):
+            # Two sockets raced with the same single-use credential; the other one got the conversation (a 409
+            # once it is committed, a broken unique key while it is not).
             await self._send(protocol.error("conversation_closed", "This credential has been used already."))
             await self._close(POLICY_VIOLATION, "This credential has been used already.")
             raise _Closed from None
@@ -291,16 +295,11 @@ class RealtimeSession:
             await self._close(POLICY_VIOLATION, "The conversation could not be started; see the error event.")
             raise _Closed from None
         self.conversation_id = conversation_id
-        await announce(self.state, self.workspace_id, "conversation.status", {"status": Status.in_progress.value},
-                       conversation_id=conversation_id)
         await self._send(protocol.initiation_metadata(conversation_id, agent.id))
         if setup.ignored:
             await self._send(protocol.error("unsupported_override", "convhub does not apply these overrides, "
                                             f"so they were ignored: {', '.join(setup.ignored)}."))
         if greeting is not None:
-            stored = service.to_message(greeting)
-            await announce(self.state, self.workspace_id, "turn.added", stored.model_dump(mode="json"),
-                           conversation_id=conversation_id)
             await self._send(protocol.agent_response(greeting.message or "", message_id=greeting.public_id))
         return early
 
@@ -333,20 +332,17 @@ class RealtimeSession:
             if now - self._touched < TOUCH_EVERY_SECS:
                 return  # the clock counts minutes; a chatty client need not write every second
             self._touched = now
-        note = None
         try:
-            async with self.database.writing(), self.database.session() as session:
+            async with self.database.session() as session:
                 conv = await service.get_chat(session, self.workspace_id, self.conversation_id)
                 if isinstance(event, protocol.ContextualUpdate):
                     note = service.to_message(await service.add_note(session, conv, event.text))
+                    announce(session, self.state, self.workspace_id, "turn.added", note.model_dump(mode="json"),
+                             conversation_id=self.conversation_id)
                 else:
                     await service.touch(session, conv)
-                await session.commit()
         except ConvhubError as exc:
             raise protocol.ProtocolError("conversation_closed", exc.message) from None
-        if note is not None:
-            await announce(self.state, self.workspace_id, "turn.added", note.model_dump(mode="json"),
-                           conversation_id=self.conversation_id)
 
     async def _answer(self) -> None:
         """One user message at a time: store it, stream the agent's reply (unless an operator holds the chat)."""
@@ -448,12 +444,11 @@ class RealtimeSession:
         if self.conversation_id is None or self._ended:
             return
         try:
-            async with self.database.writing(), self.database.session() as session:
+            async with self.database.session() as session:
                 conv = await service.end_chat(session, self.workspace_id, self.conversation_id, ConversationEnd(),
                                               actor=None, reason=DISCONNECTED_REASON)
-                await session.commit()
+                announce(session, self.state, self.workspace_id, "conversation.status",
+                         {"status": conv.status, "termination_reason": conv.termination_reason},
+                         conversation_id=conv.id)
         except ConvhubError:
             return  # ended meanwhile, or deleted
-        await announce(self.state, self.workspace_id, "conversation.status",
-                       {"status": conv.status, "termination_reason": conv.termination_reason},
-                       conversation_id=conv.id)

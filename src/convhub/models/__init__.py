@@ -1,6 +1,6 @@
 """Every ORM model, imported here so the metadata is complete for migrations."""
 
-from convhub.models.agent import Agent, AgentDocument
+from convhub.models.agent import NATIVE, Agent, AgentDocument
 from convhub.models.audit import AuditLog
 from convhub.models.base import Base
 from convhub.models.conversation import Conversation, DataCollectionValue, EvaluationResult, ToolUsage, Turn
@@ -8,6 +8,7 @@ from convhub.models.provider import ProviderConnection, SyncFailure, SyncFingerp
 from convhub.models.workspace import ApiKey, Workspace
 
 __all__ = [
+    "NATIVE",
     "Agent",
     "AgentDocument",
     "ApiKey",

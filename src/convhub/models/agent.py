@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from convhub.kit.time import utcnow
 from convhub.models.base import Base, Timestamped
 
+# The provider of what convhub runs itself: its native agents, and the chats they hold.
+NATIVE = "convhub"
+
 
 class Agent(Timestamped, Base):
     __tablename__ = "agents"
@@ -19,7 +22,7 @@ class Agent(Timestamped, Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    provider: Mapped[str] = mapped_column(String(20), default="convhub")
+    provider: Mapped[str] = mapped_column(String(20), default=NATIVE)
     provider_agent_id: Mapped[str | None] = mapped_column(String(200))
     backend: Mapped[str | None] = mapped_column(String(20))
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)

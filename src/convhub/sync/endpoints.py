@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
 import orjson
@@ -12,6 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from convhub.auth.dependencies import Session, SyncSubject
 from convhub.errors import Conflict, NotFound, error_responses
+from convhub.kit.uow import on_commit
 from convhub.sync import service
 from convhub.sync.schemas import SyncCreate, SyncRunPage, SyncRunRead
 from convhub.sync.tasks import submit_run
@@ -25,9 +27,9 @@ FINISHED = frozenset({"succeeded", "failed", "interrupted"})
              responses=error_responses(NotFound, Conflict))
 async def start_sync(body: SyncCreate, request: Request, session: Session, subject: SyncSubject) -> SyncRunPage:
     runs = await service.start_runs(session, subject.workspace_id, body.connection_id, mode=body.mode, trigger="api")
-    await session.commit()  # the runs exist before the jobs that execute them start
-    for run in runs:
-        submit_run(request.app.state.jobs, request.app.state.sync_engine, subject.workspace_id, run.id)
+    for run in runs:  # the jobs start once the runs they execute are committed
+        on_commit(session, partial(submit_run, request.app.state.jobs, request.app.state.sync_engine,
+                                   subject.workspace_id, run.id))
     return SyncRunPage(data=[SyncRunRead.model_validate(r) for r in runs])
 
 

@@ -45,6 +45,7 @@ from convhub.db import Database
 from convhub.errors import Conflict, NotFound
 from convhub.kit.ids import new_id
 from convhub.kit.time import utcnow
+from convhub.kit.uow import writer_turn
 from convhub.models import ProviderConnection, SyncRun
 from convhub.providers.base import (
     ConversationGone,
@@ -432,7 +433,8 @@ class _Run:
         one (a kill in between only means the page is fetched again: ingest is idempotent).
         """
         try:
-            async with self.db.writing(), self.db.session() as session:
+            async with self.db.session() as session:
+                await writer_turn(session)
                 results: list[IngestResult | None] = list(
                     await ingest_many(session, self.workspace_id, prepared.conversations)
                 )

@@ -12,6 +12,7 @@ from convhub.db import Database
 from convhub.errors import Conflict
 from convhub.jobs.runner import JobRunner
 from convhub.kit.time import utcnow
+from convhub.kit.uow import on_commit
 from convhub.sync.engine import SyncEngine, start_run
 
 log = logging.getLogger("convhub.sync")
@@ -30,10 +31,9 @@ async def queue_due_runs(database: Database, jobs: JobRunner, engine: SyncEngine
                 run = await start_run(session, connection.workspace_id, connection.id, trigger="schedule")
             except Conflict:
                 continue  # still running from last time
-            queued.append((connection.workspace_id, run.id))
-    for workspace_id, run_id in queued:
-        submit_run(jobs, engine, workspace_id, run_id)
-    return [run_id for _, run_id in queued]
+            queued.append(run.id)
+            on_commit(session, partial(submit_run, jobs, engine, connection.workspace_id, run.id))
+    return queued
 
 
 async def schedule_loop(database: Database, jobs: JobRunner, engine: SyncEngine, *, every: float = 5.0) -> None:

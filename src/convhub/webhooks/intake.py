@@ -23,6 +23,7 @@ from typing import Any
 from convhub.connections.repository import ConnectionLookup
 from convhub.db import Database
 from convhub.kit.secretbox import SecretBox
+from convhub.kit.uow import writer_turn
 from convhub.webhooks.repository import WebhookEventRepository
 
 MAX_BATCH = 500
@@ -90,7 +91,8 @@ class IntakeWriter:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                async with self.database.writing(), self.database.session() as session:
+                async with self.database.session() as session:
+                    await writer_turn(session)
                     stored = await WebhookEventRepository(session).store_events([row for row, _ in batch])
             except Exception as exc:  # the whole group failed to commit: each request gets the error
                 for _, future in batch:

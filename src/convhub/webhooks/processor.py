@@ -30,6 +30,7 @@ from convhub.conversations.schemas import ConversationIn
 from convhub.db import Database
 from convhub.jobs.runner import JobRunner
 from convhub.kit.time import utcnow
+from convhub.kit.uow import writer_turn
 from convhub.models import WebhookEvent
 from convhub.providers.base import MappingError, WebhookRejected
 from convhub.providers.registry import build_mapper, webhooks_module
@@ -121,7 +122,8 @@ async def _process_group(
         merged_audio[pid] = conv.has_audio
 
     ids: dict[str, str] = {}
-    async with database.writing(), database.session() as session:
+    async with database.session() as session:
+        await writer_turn(session)
         try:
             results = await ingest_many(session, workspace_id, conversations)
         except Exception as exc:  # refused as a batch: retry these events one pass later, alone if need be
