@@ -24,6 +24,7 @@ import uvicorn
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
+from convhub.agents.backends.openai import aclose_shared_client
 from convhub.app import create_app
 from convhub.auth.scopes import parse_scopes
 from convhub.auth.service import create_key, ensure_workspace
@@ -32,6 +33,7 @@ from convhub.conversations.ingest import ingest_many
 from convhub.conversations.schemas import ConversationIn
 from convhub.db import Database
 from convhub.migrate import upgrade
+from tests.agents.fake_openai import FakeOpenAI, FakeOpenAIServer
 from tests.tenant_scope import TenantGuard
 
 PG_ADMIN_URL = os.environ.get("CONVHUB_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -211,3 +213,20 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     server.start()
     yield server
     server.stop()
+
+
+# The loopback fake of an OpenAI-compatible server, for the `openai` agent backend (agents and chats tests).
+@pytest.fixture(scope="session")
+def openai_server() -> Iterator[FakeOpenAIServer]:
+    server = FakeOpenAIServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def fake_openai(openai_server: FakeOpenAIServer) -> AsyncIterator[FakeOpenAI]:
+    """The fake, reset to streaming its default reply; the pooled client of this test's loop is closed after."""
+    openai_server.fake.reset()
+    yield openai_server.fake
+    await aclose_shared_client()

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from convhub.agents.backends.openai import aclose_shared_client
 from convhub.models import Agent
-from tests.agents.fake_openai import FakeOpenAI, FakeOpenAIServer
-
-
-@pytest.fixture(scope="session")
-def openai_server() -> Iterator[FakeOpenAIServer]:
-    server = FakeOpenAIServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def fake_openai(openai_server: FakeOpenAIServer) -> AsyncIterator[FakeOpenAI]:
-    """The fake, reset to streaming its default reply; the pooled client of this test's loop is closed after."""
-    openai_server.fake.reset()
-    yield openai_server.fake
-    await aclose_shared_client()
-
+from tests.agents.fake_openai import FakeOpenAIServer
 
 MODEL_HOST = "model.test"  # a reserved name no DNS resolves: only an injected client reaches it
 

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import httpx
 import pytest
 
-from convhub.agents.backends.openai import aclose_shared_client
 from tests.agents.fake_openai import FakeOpenAI, FakeOpenAIServer
 from tests.chats.helpers import messages, send, start_chat, stream
-
-
-@pytest.fixture(scope="module")
-def openai_server() -> Iterator[FakeOpenAIServer]:
-    server = FakeOpenAIServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def fake(openai_server: FakeOpenAIServer) -> AsyncIterator[FakeOpenAI]:
-    openai_server.fake.reset()
-    yield openai_server.fake
-    await aclose_shared_client()
 
 
 @pytest.fixture
@@ -38,7 +20,7 @@ async def openai_agent(authed: httpx.AsyncClient, openai_server: FakeOpenAIServe
 
 
 async def test_the_model_streams_the_reply_and_sees_the_conversation(
-    authed: httpx.AsyncClient, openai_agent: str, fake: FakeOpenAI
+    authed: httpx.AsyncClient, openai_agent: str, fake_openai: FakeOpenAI
 ) -> None:
     chat = await start_chat(authed, openai_agent, metadata={"plan": "pro"})
     await send(authed, chat["id"], "Hi")
@@ -46,9 +28,9 @@ async def test_the_model_streams_the_reply_and_sees_the_conversation(
     events = await stream(authed, chat["id"], "Can you help me?")
 
     deltas = [e.json()["delta"] for e in events if e.event == "delta"]
-    assert deltas == fake.deltas
+    assert deltas == fake_openai.deltas
     assert events[-2].json()["content"] == "Hello there, how can I help?"
-    sent = fake.requests[-1].body["messages"]
+    sent = fake_openai.requests[-1].body["messages"]
     assert sent[0] == {"role": "system", "content": "Be brief."}
     assert '"plan":"pro"' in sent[1]["content"]
     assert [m["role"] for m in sent[2:]] == ["user", "assistant", "user"]
@@ -56,10 +38,10 @@ async def test_the_model_streams_the_reply_and_sees_the_conversation(
 
 
 async def test_a_model_that_breaks_off_leaves_a_partial_reply_and_a_clear_error(
-    authed: httpx.AsyncClient, openai_agent: str, fake: FakeOpenAI
+    authed: httpx.AsyncClient, openai_agent: str, fake_openai: FakeOpenAI
 ) -> None:
     chat = await start_chat(authed, openai_agent)
-    fake.mode = "fail_midstream"
+    fake_openai.mode = "fail_midstream"
 
     events = await stream(authed, chat["id"], "Can you help me?")
 
@@ -71,9 +53,9 @@ async def test_a_model_that_breaks_off_leaves_a_partial_reply_and_a_clear_error(
 
 
 async def test_an_unreachable_model_is_a_503_on_send(authed: httpx.AsyncClient, openai_agent: str,
-                                                     fake: FakeOpenAI) -> None:
+                                                     fake_openai: FakeOpenAI) -> None:
     chat = await start_chat(authed, openai_agent)
-    fake.mode = "status_500"
+    fake_openai.mode = "status_500"
 
     response = await authed.post(f"/v1/conversations/{chat['id']}/messages", json={"content": "Hi"})
 
